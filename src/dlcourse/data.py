@@ -1,0 +1,299 @@
+"""MNIST: find the four IDX files, download them if needed, verify and parse them.
+
+The files are looked for in, in order: the ``directory`` argument, the ``DLCOURSE_DATA``
+environment variable, and a per-user cache directory. Missing files are downloaded there from
+the public mirrors. Every payload is checked against the SHA-256 of the original, decompressed
+file, so any faithful gzip of it is accepted and nothing else is.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import os
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pooch
+
+ENV_VAR = "DLCOURSE_DATA"
+NUM_CLASSES = 10
+IMAGE_SIDE = 28
+
+MIRRORS: tuple[str, ...] = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+
+# IDX magic numbers: two zero bytes, the element type (0x08 = unsigned byte), the rank.
+IMAGES_MAGIC = 0x00000803
+LABELS_MAGIC = 0x00000801
+
+
+@dataclass(frozen=True)
+class IdxFile:
+    """One of the four MNIST files: its name and the SHA-256 of its decompressed payload."""
+
+    name: str
+    sha256: str
+    magic: int
+    count: int
+
+
+TRAIN_IMAGES = IdxFile(
+    "train-images-idx3-ubyte",
+    "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    IMAGES_MAGIC,
+    60_000,
+)
+TRAIN_LABELS = IdxFile(
+    "train-labels-idx1-ubyte",
+    "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    LABELS_MAGIC,
+    60_000,
+)
+TEST_IMAGES = IdxFile(
+    "t10k-images-idx3-ubyte",
+    "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    IMAGES_MAGIC,
+    10_000,
+)
+TEST_LABELS = IdxFile(
+    "t10k-labels-idx1-ubyte",
+    "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    LABELS_MAGIC,
+    10_000,
+)
+MNIST_FILES: tuple[IdxFile, ...] = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
+
+
+class DataError(Exception):
+    """A data file is missing, unreachable or not what it claims to be."""
+
+
+@dataclass(frozen=True)
+class MNIST:
+    """The official MNIST split: uint8 images of shape (n, 28, 28) and int64 labels 0-9."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    directory: Path
+
+
+def data_dir(directory: str | os.PathLike[str] | None = None) -> Path:
+    """Return the directory MNIST is read from: the argument, ``$DLCOURSE_DATA``, or the cache."""
+    if directory is not None:
+        return Path(directory).expanduser()
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR]).expanduser()
+    return Path(pooch.os_cache("dlcourse")) / "mnist"
+
+
+def _local_copy(directory: Path, spec: IdxFile) -> Path | None:
+    """Return the gzip'd or plain copy of ``spec`` in ``directory``, if there is one."""
+    for candidate in (directory / f"{spec.name}.gz", directory / spec.name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_payload(path: Path) -> bytes:
+    """Return the file's IDX bytes, decompressing it if it is gzip'd."""
+    raw = path.read_bytes()
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (EOFError, OSError, zlib.error) as err:
+        raise DataError(
+            f"{path}: the gzip data is truncated or corrupt ({err}); "
+            "delete the file and fetch it again"
+        ) from err
+
+
+def parse_idx(payload: bytes, spec: IdxFile, source: Path) -> np.ndarray:
+    """Return the IDX payload as an array of unsigned bytes, its header checked against ``spec``."""
+    if len(payload) < 4:
+        raise DataError(f"{source}: {len(payload)} bytes is too short for an IDX header")
+    magic = int.from_bytes(payload[:4], "big")
+    if magic != spec.magic:
+        raise DataError(
+            f"{source}: IDX magic number is 0x{magic:08x}, expected 0x{spec.magic:08x} "
+            f"for {spec.name}; is this the right file?"
+        )
+    rank = magic & 0xFF
+    header_len = 4 + 4 * rank
+    if len(payload) < header_len:
+        raise DataError(f"{source}: the IDX header is cut short ({len(payload)} bytes)")
+    shape = tuple(int.from_bytes(payload[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank))
+    if rank == 3 and shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
+        raise DataError(
+            f"{source}: images are {shape[1]}x{shape[2]} pixels, expected {IMAGE_SIDE}x{IMAGE_SIDE}"
+        )
+    expected_len = header_len + int(np.prod(shape))
+    if len(payload) != expected_len:
+        raise DataError(
+            f"{source}: the header declares dimensions {shape} ({expected_len} bytes) "
+            f"but the payload has {len(payload)} bytes"
+        )
+    return np.frombuffer(payload, dtype=np.uint8, offset=header_len).reshape(shape)
+
+
+def check_payload_hash(payload: bytes, spec: IdxFile, source: Path) -> None:
+    """Raise DataError unless the payload is byte-identical to the original MNIST file."""
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != spec.sha256:
+        raise DataError(
+            f"{source}: SHA-256 of the decompressed data is {digest}, expected {spec.sha256}; "
+            "the file is damaged or not the original MNIST: delete it and fetch it again"
+        )
+
+
+class VerifyingDownloader:
+    """A pooch downloader that refuses a file unless its decompressed payload has the right hash.
+
+    Pooch downloads into a temporary file and moves it into place only if this returns,
+    so a damaged or partial download never lands in the data directory.
+    """
+
+    def __init__(self, spec: IdxFile, *, progressbar: bool, timeout: float) -> None:
+        self.spec = spec
+        self.http = pooch.HTTPDownloader(progressbar=progressbar, timeout=timeout)
+
+    def __call__(self, url: str, output_file: str, pooch_instance: object, check_only=False):
+        result = self.http(url, output_file, pooch_instance, check_only=check_only)
+        if check_only:
+            return result
+        path = Path(output_file)
+        payload = read_payload(path)
+        parse_idx(payload, self.spec, Path(url))
+        check_payload_hash(payload, self.spec, Path(url))
+        return result
+
+
+def fetch_mnist(
+    directory: str | os.PathLike[str] | None = None,
+    *,
+    mirrors: Sequence[str] = MIRRORS,
+    progressbar: bool = True,
+    timeout: float = 30.0,
+) -> dict[str, Path]:
+    """Make sure the four files are in the data directory; return their paths by file name.
+
+    Files already present are not touched; missing ones are downloaded from the first mirror
+    that serves a verified copy.
+    """
+    folder = data_dir(directory)
+    paths: dict[str, Path] = {}
+    for spec in MNIST_FILES:
+        local = _local_copy(folder, spec)
+        paths[spec.name] = (
+            local
+            if local is not None
+            else _download(spec, folder, mirrors, progressbar=progressbar, timeout=timeout)
+        )
+    return paths
+
+
+def _download(
+    spec: IdxFile, folder: Path, mirrors: Sequence[str], *, progressbar: bool, timeout: float
+) -> Path:
+    """Download one file into ``folder`` from the first mirror that works; return its path."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(f"cannot create the data directory {folder}: {err}") from err
+    failures = []
+    for mirror in mirrors:
+        url = f"{mirror.rstrip('/')}/{spec.name}.gz"
+        try:
+            fetched = pooch.retrieve(
+                url,
+                known_hash=None,
+                fname=f"{spec.name}.gz",
+                path=folder,
+                downloader=VerifyingDownloader(spec, progressbar=progressbar, timeout=timeout),
+            )
+            return Path(fetched)
+        except DataError as err:
+            failures.append(str(err))
+        except Exception as err:  # noqa: BLE001 - any network or disk fault means: next mirror
+            failures.append(f"{url}: {type(err).__name__}: {err}")
+    raise DataError(
+        f"{spec.name} is not in {folder} and could not be downloaded:\n  "
+        + "\n  ".join(failures)
+        + f"\nSet {ENV_VAR} to a folder holding the four MNIST files, or connect to the internet."
+    )
+
+
+def load_mnist(
+    directory: str | os.PathLike[str] | None = None,
+    *,
+    mirrors: Sequence[str] = MIRRORS,
+    progressbar: bool = True,
+) -> MNIST:
+    """Return MNIST's official 60,000/10,000 split, downloading the files if they are missing.
+
+    The arrays are read-only and shared between calls, so loading again costs nothing.
+    """
+    paths = fetch_mnist(directory, mirrors=mirrors, progressbar=progressbar)
+    return _load_verified(tuple(paths[spec.name] for spec in MNIST_FILES))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_verified(paths: tuple[Path, ...]) -> MNIST:
+    """Parse and verify the four files (train images, train labels, test images, test labels)."""
+    payloads = [read_payload(path) for path in paths]
+    arrays = [
+        parse_idx(payload, spec, path)
+        for payload, spec, path in zip(payloads, MNIST_FILES, paths, strict=True)
+    ]
+    for images_at, labels_at in ((0, 1), (2, 3)):
+        n_images, n_labels = len(arrays[images_at]), len(arrays[labels_at])
+        if n_images != n_labels:
+            raise DataError(
+                f"{paths[images_at]} holds {n_images} images but {paths[labels_at]} holds "
+                f"{n_labels} labels; the two files do not belong together"
+            )
+    for labels_at in (1, 3):
+        labels = arrays[labels_at]
+        if labels.size and labels.max() >= NUM_CLASSES:
+            bad = int(np.argmax(labels >= NUM_CLASSES))
+            raise DataError(
+                f"{paths[labels_at]}: label {int(labels[bad])} at index {bad} is outside 0-9"
+            )
+    for payload, spec, path in zip(payloads, MNIST_FILES, paths, strict=True):
+        check_payload_hash(payload, spec, path)
+    train_images, train_labels, test_images, test_labels = arrays
+    return MNIST(
+        train_images=train_images,
+        train_labels=_read_only(train_labels.astype(np.int64)),
+        test_images=test_images,
+        test_labels=_read_only(test_labels.astype(np.int64)),
+        directory=paths[0].parent,
+    )
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """Return the array marked read-only, so the copy shared between callers stays intact."""
+    array.setflags(write=False)
+    return array
+
+
+def flatten(images: np.ndarray) -> np.ndarray:
+    """Return images as float32 rows of 784 intensities in [0, 1]."""
+    return images.reshape(len(images), -1).astype(np.float32) / 255.0
+
+
+def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """Return a float32 matrix with a single 1 per row, in the column of each label."""
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels must lie in 0..{num_classes - 1}")
+    return np.eye(num_classes, dtype=np.float32)[labels]

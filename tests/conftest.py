@@ -1,0 +1,78 @@
+"""Fixtures shared by the test modules."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import http.server
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from dlcourse import data
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The real MNIST, from $DLCOURSE_DATA or the user's cache."""
+    return data.load_mnist(progressbar=False)
+
+
+@pytest.fixture(scope="session")
+def mirror_dir(tmp_path_factory) -> Path:
+    """A folder laid out like a public mirror: the four real MNIST files, gzip'd."""
+    folder = tmp_path_factory.mktemp("mirror")
+    for name, path in data.fetch_mnist(progressbar=False).items():
+        if path.suffix == ".gz":
+            shutil.copyfile(path, folder / path.name)
+        else:
+            (folder / f"{name}.gz").write_bytes(gzip.compress(path.read_bytes(), compresslevel=1))
+    return folder
+
+
+class _Server:
+    """A static HTTP server on 127.0.0.1 that records the paths it was asked for."""
+
+    def __init__(self, folder: Path) -> None:
+        self.requests: list[str] = []
+        log = self.requests
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the name http.server dispatches to
+                log.append(self.path)
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        handler = functools.partial(Handler, directory=str(folder))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def serve():
+    """Return a function that serves a folder over HTTP for the length of the test."""
+    servers: list[_Server] = []
+
+    def start(folder: Path) -> _Server:
+        server = _Server(folder).__enter__()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__(None, None, None)

@@ -1,0 +1,68 @@
+"""Checks of the built HTML book: executed outputs, figures and measured results are there.
+
+Run by ``nox -s book`` after the build (``pytest -m book``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+pytestmark = pytest.mark.book
+
+HTML = Path(__file__).resolve().parents[1] / "_build" / "html"
+SOFTMAX_PAGE = "book/gallery/mnist_models/plot_softmax_regression.html"
+
+
+def _page(relative: str) -> BeautifulSoup:
+    path = HTML / relative
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: build the book first with `nox -s book`")
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def test_mnist_chapter_shows_executed_outputs():
+    page = _page("book/mnist_data.html")
+    outputs = " ".join(o.get_text() for o in page.select(".cell_output"))
+    assert "(60000, 28, 28)" in outputs
+    assert "[60000, 784]" in outputs
+    glued = [span.get_text() for span in page.select("span.pasted-text")]
+    assert "60,000" in glued and "10,000" in glued
+    # One digit's intensities, as a table, and the one-hot code of an 8.
+    assert page.select(".cell_output table")
+    assert "[0, 0, 0, 0, 0, 0, 0, 0, 1, 0]" in glued
+
+
+def test_mnist_chapter_figures_have_captions_and_alt_text():
+    page = _page("book/mnist_data.html")
+    figures = page.select("figure")
+    assert len(figures) >= 2
+    for figure in figures:
+        image = figure.find("img")
+        assert image is not None and image.get("alt"), figure
+        assert (HTML / "book" / image["src"]).is_file()
+        assert figure.find("figcaption").get_text(strip=True)
+
+
+def test_softmax_gallery_page_measured_accuracy():
+    page = _page(SOFTMAX_PAGE)
+    text = page.get_text()
+    found = re.search(r"Test accuracy: (\d+\.\d+)%", text)
+    assert found, "the page does not report a test accuracy"
+    assert float(found.group(1)) >= 91.0
+    assert "91.7%" in text  # the 2018 course's value, shown beside the measured one
+
+
+def test_softmax_gallery_page_has_curves_and_downloads():
+    page = _page(SOFTMAX_PAGE)
+    images = page.select("img.sphx-glr-single-img")
+    assert images, "the learning curves are missing"
+    assert all((HTML / "book/gallery/mnist_models" / img["src"]).is_file() for img in images)
+    links = [a["href"] for a in page.select("a.download, a.reference.download")]
+    assert any(href.endswith("plot_softmax_regression.py") for href in links)
+    assert any(href.endswith("plot_softmax_regression.ipynb") for href in links)
+    for href in links:
+        assert (HTML / "book/gallery/mnist_models" / href).resolve().is_file(), href

@@ -1,0 +1,214 @@
+"""Tests of dlcourse.data: the real files, every kind of bad file, and real downloads."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dlcourse import data
+
+# Published per-digit counts of the MNIST training set.
+TRAIN_CLASS_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+
+
+# --- the real files -------------------------------------------------------------------------
+
+
+def test_real_mnist_shapes_and_types(mnist):
+    assert mnist.train_images.shape == (60_000, 28, 28)
+    assert mnist.test_images.shape == (10_000, 28, 28)
+    assert mnist.train_labels.shape == (60_000,)
+    assert mnist.test_labels.shape == (10_000,)
+    assert mnist.train_images.dtype == np.uint8
+    assert mnist.train_labels.dtype == np.int64
+
+
+def test_real_mnist_values(mnist):
+    assert mnist.train_images.min() == 0 and mnist.train_images.max() == 255
+    assert set(np.unique(mnist.test_labels)) == set(range(10))
+    assert np.bincount(mnist.train_labels).tolist() == TRAIN_CLASS_COUNTS
+    # The first training digits of the original file, in order.
+    assert mnist.train_labels[:8].tolist() == [5, 0, 4, 1, 9, 2, 1, 3]
+
+
+def test_arrays_are_read_only(mnist):
+    with pytest.raises(ValueError):
+        mnist.train_images[0, 0, 0] = 1
+    with pytest.raises(ValueError):
+        mnist.test_labels[0] = 3
+
+
+def test_flatten_and_one_hot(mnist):
+    rows = data.flatten(mnist.test_images[:5])
+    assert rows.shape == (5, 784) and rows.dtype == np.float32
+    assert 0.0 <= rows.min() and rows.max() <= 1.0
+    np.testing.assert_allclose(rows[0].reshape(28, 28) * 255, mnist.test_images[0], atol=1e-4)
+    encoded = data.one_hot(np.array([8, 0]))
+    assert encoded.tolist()[0] == [0, 0, 0, 0, 0, 0, 0, 0, 1, 0]
+    assert encoded.sum(axis=1).tolist() == [1, 1]
+    with pytest.raises(ValueError, match="0..9"):
+        data.one_hot(np.array([10]))
+
+
+def test_data_dir_order(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "from-env"))
+    assert data.data_dir(tmp_path / "explicit") == tmp_path / "explicit"
+    assert data.data_dir() == tmp_path / "from-env"
+    monkeypatch.delenv(data.ENV_VAR)
+    assert data.data_dir().name == "mnist" and "dlcourse" in str(data.data_dir())
+
+
+def test_plain_idx_files_are_accepted(tmp_path, mirror_dir):
+    for gz in mirror_dir.iterdir():
+        (tmp_path / gz.stem).write_bytes(gzip.decompress(gz.read_bytes()))
+    mnist = data.load_mnist(tmp_path, mirrors=[], progressbar=False)
+    assert mnist.test_images.shape == (10_000, 28, 28)
+
+
+# --- bad files --------------------------------------------------------------------------------
+
+
+def _idx(magic: int, dims: tuple[int, ...], values: np.ndarray) -> bytes:
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in dims)
+    return header + values.astype(np.uint8).tobytes()
+
+
+def _small_set(folder: Path, **override: bytes) -> Path:
+    """Write four small, well-formed IDX files (3 train, 2 test), with some replaced."""
+    rng = np.random.default_rng(0)
+    files = {
+        "train-images-idx3-ubyte": _idx(0x803, (3, 28, 28), rng.integers(0, 256, (3, 28, 28))),
+        "train-labels-idx1-ubyte": _idx(0x801, (3,), np.array([1, 2, 3])),
+        "t10k-images-idx3-ubyte": _idx(0x803, (2, 28, 28), rng.integers(0, 256, (2, 28, 28))),
+        "t10k-labels-idx1-ubyte": _idx(0x801, (2,), np.array([4, 5])),
+    }
+    files.update(override)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, payload in files.items():
+        (folder / f"{name}.gz").write_bytes(gzip.compress(payload))
+    return folder
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize(
+    ("override", "culprit", "message"),
+    [
+        (
+            {"train-labels-idx1-ubyte": _idx(0x803, (3,), np.array([1, 2, 3]))},
+            "train-labels",
+            "magic number",
+        ),
+        (
+            {"t10k-images-idx3-ubyte": _idx(0x803, (2, 27, 27), np.zeros((2, 27, 27)))},
+            "t10k-images",
+            "27x27",
+        ),
+        (
+            {"t10k-images-idx3-ubyte": _idx(0x803, (3, 28, 28), np.zeros((2, 28, 28)))},
+            "t10k-images",
+            "declares dimensions",
+        ),
+        (
+            {"train-labels-idx1-ubyte": _idx(0x801, (2,), np.array([1, 2]))},
+            "train-labels",
+            "do not belong together",
+        ),
+        (
+            {"t10k-labels-idx1-ubyte": _idx(0x801, (2,), np.array([4, 11]))},
+            "t10k-labels",
+            "label 11 at index 1 is outside 0-9",
+        ),
+        ({}, "train-images", "SHA-256"),
+    ],
+    ids=["magic", "image-size", "dimensions", "count-mismatch", "label-range", "hash"],
+)
+def test_bad_files_raise_one_clear_error(tmp_path, override, culprit, message):
+    folder = _small_set(tmp_path / "data", **override)
+    before = _snapshot(folder)
+    with pytest.raises(data.DataError, match=message) as err:
+        data.load_mnist(folder, mirrors=[], progressbar=False)
+    assert culprit in str(err.value)
+    # Nothing was written, and a second attempt is refused the same way: no bad data is cached.
+    assert _snapshot(folder) == before
+    with pytest.raises(data.DataError, match=message):
+        data.load_mnist(folder, mirrors=[], progressbar=False)
+
+
+def test_truncated_gzip(tmp_path):
+    folder = _small_set(tmp_path / "data")
+    labels = folder / "t10k-labels-idx1-ubyte.gz"
+    labels.write_bytes(labels.read_bytes()[:-12])
+    with pytest.raises(data.DataError, match="truncated or corrupt") as err:
+        data.load_mnist(folder, mirrors=[], progressbar=False)
+    assert "t10k-labels" in str(err.value)
+
+
+def test_empty_file(tmp_path):
+    folder = _small_set(tmp_path / "data", **{"train-labels-idx1-ubyte": b""})
+    with pytest.raises(data.DataError, match="too short"):
+        data.load_mnist(folder, mirrors=[], progressbar=False)
+
+
+# --- downloads --------------------------------------------------------------------------------
+
+
+def test_download_verifies_and_caches(tmp_path, mirror_dir, serve, mnist):
+    server = serve(mirror_dir)
+    cache = tmp_path / "cache"
+    fetched = data.load_mnist(cache, mirrors=[server.url], progressbar=False)
+    assert sorted(server.requests) == sorted(f"/{s.name}.gz" for s in data.MNIST_FILES)
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        f"{s.name}.gz" for s in data.MNIST_FILES
+    )
+    np.testing.assert_array_equal(fetched.train_images, mnist.train_images)
+    np.testing.assert_array_equal(fetched.test_labels, mnist.test_labels)
+    # A second call is a cache hit: no request reaches the server.
+    data.load_mnist(cache, mirrors=[server.url], progressbar=False)
+    assert len(server.requests) == 4
+
+
+def test_download_falls_back_to_next_mirror(tmp_path, mirror_dir, serve):
+    server = serve(mirror_dir)
+    cache = tmp_path / "cache"
+    data.fetch_mnist(cache, mirrors=[server.url + "gone/", server.url], progressbar=False)
+    assert len([r for r in server.requests if r.startswith("/gone/")]) == 4
+    assert len(list(cache.iterdir())) == 4
+
+
+def test_damaged_download_is_never_cached(tmp_path, mirror_dir, serve):
+    bad_mirror = tmp_path / "bad-mirror"
+    shutil.copytree(mirror_dir, bad_mirror)
+    # A faithful gzip of a payload with one byte changed: valid structure, wrong content.
+    labels = bad_mirror / "train-labels-idx1-ubyte.gz"
+    payload = bytearray(gzip.decompress(labels.read_bytes()))
+    payload[-1] = (payload[-1] + 1) % 10
+    labels.write_bytes(gzip.compress(bytes(payload)))
+    truncated = bad_mirror / "t10k-images-idx3-ubyte.gz"
+    truncated.write_bytes(truncated.read_bytes()[:1000])
+    server = serve(bad_mirror)
+    cache = tmp_path / "cache"
+    with pytest.raises(data.DataError) as err:
+        data.fetch_mnist(cache, mirrors=[server.url], progressbar=False)
+    assert "SHA-256" in str(err.value) and "train-labels" in str(err.value)
+    # The good file before it landed; the bad one, and no temporary file, did not.
+    assert [p.name for p in cache.iterdir()] == ["train-images-idx3-ubyte.gz"]
+
+
+def test_offline_without_files_fails_fast(tmp_path, monkeypatch):
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    start = time.monotonic()
+    # Port 9 (discard) is closed on 127.0.0.1; .invalid never resolves anywhere.
+    mirrors = ["http://127.0.0.1:9/", "http://mnist.invalid/"]
+    with pytest.raises(data.DataError, match=data.ENV_VAR) as err:
+        data.load_mnist(tmp_path / "empty", mirrors=mirrors, progressbar=False)
+    assert time.monotonic() - start < 15
+    assert "connect to the internet" in str(err.value)
+    assert list((tmp_path / "empty").iterdir()) == []
