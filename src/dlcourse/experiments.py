@@ -174,6 +174,9 @@ def run(
     """
     experiment = get(name)
     profile = profile or current_profile()
+    if epochs is not None:
+        # Epochs asked for by name are run in full, whatever the profile's cap.
+        profile = replace(profile, max_epochs=None)
     config = config_for(experiment, framework=framework, epochs=epochs)
     if out is None:
         key = train.run_key(train.effective_config(config, profile), profile)

@@ -30,10 +30,12 @@ class Profile:
         """Return a one-line description, e.g. for a page or a log."""
         if self.is_full:
             return f"profile {self.name}: full training and test sets, all epochs"
-        return (
-            f"profile {self.name}: {self.train_limit:,} training and {self.test_limit:,} test "
-            f"images, at most {self.max_epochs} epoch(s); NOT comparable with published results"
-        )
+        parts = [
+            f"{self.train_limit:,} training images" if self.train_limit else "all training images",
+            f"{self.test_limit:,} test images" if self.test_limit else "all test images",
+            f"at most {self.max_epochs} epoch(s)" if self.max_epochs else "all epochs",
+        ]
+        return f"profile {self.name}: {', '.join(parts)}; NOT comparable with published results"
 
 
 PROFILES = {

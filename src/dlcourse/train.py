@@ -289,9 +289,9 @@ def prepare_data(config: TrainConfig, profile: Profile, mnist: data.MNIST | None
 
     return Arrays(
         shaped(train_images),
-        np.asarray(train_labels, dtype=np.int64),
+        np.array(train_labels, dtype=np.int64),
         shaped(test_images),
-        np.asarray(test_labels, dtype=np.int64),
+        np.array(test_labels, dtype=np.int64),
     )
 
 
