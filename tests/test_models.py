@@ -43,7 +43,7 @@ def test_parameter_counts_follow_the_layer_sizes():
     softmax = models.torch_model(models.Architecture("softmax"))
     assert models.count_parameters(softmax) == 784 * 10 + 10
     widths = (784, *models.MLP_HIDDEN, 10)
-    expected = sum(a * b + b for a, b in zip(widths, widths[1:]))
+    expected = sum(a * b + b for a, b in zip(widths, widths[1:], strict=False))
     assert models.count_parameters(models.torch_model(models.Architecture("mlp"))) == expected
 
 

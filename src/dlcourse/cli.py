@@ -90,10 +90,10 @@ def _reproduce(args) -> int:
         ok = experiments.in_band(experiment, result)
         failures += not ok
         source = "cached" if result.cached else f"{result.wall_time:.0f} s"
+        band = f"{experiment.low:g}–{experiment.high:g}%"
         print(
             f"{experiment.name:<16} {experiment.reported_text():>8} "
-            f"{result.test_accuracy:>9.2%} {experiment.low:>6g}–{experiment.high:<6g}%  "
-            f"{source:>7}  {'yes' if ok else 'NO'}"
+            f"{result.test_accuracy:>9.2%} {band:>14}  {source:>7}  {'yes' if ok else 'NO'}"
         )
     if not profile.is_full:
         print("(bands apply to the full profile only)")
