@@ -45,8 +45,9 @@ def _keras(arch: Architecture, optimizer: OptimizerSpec, batch_size: int, epochs
 
 # Plain SGD at the learning rate of Keras's 'sgd', as the course's code used it.
 _SGD = OptimizerSpec("sgd", learning_rate=0.01)
-# The MLP results come from a codelab trained with Adam; plain SGD needs ten times the epochs.
-_ADAM = OptimizerSpec("adam", learning_rate=0.001)
+# The MLP results come from a codelab trained with Adam and a decaying learning rate; one such
+# recipe, 15 epochs from 0.002 shrinking by a quarter each epoch, serves all four MLP rows.
+_ADAM = OptimizerSpec("adam", learning_rate=0.002, decay=0.75)
 # 2018 Keras's 'adadelta' meant learning rate 1.0; Keras 3 defaults to 0.001, which barely moves.
 _ADADELTA = OptimizerSpec("adadelta", learning_rate=1.0, rho=0.95, epsilon=1e-7)
 
@@ -62,7 +63,7 @@ _EXPERIMENTS = (
     Experiment(
         "mlp_sigmoid",
         "5-layer MLP, sigmoid",
-        _keras(Architecture("mlp", "sigmoid"), _ADAM, batch_size=128, epochs=10),
+        _keras(Architecture("mlp", "sigmoid"), _ADAM, batch_size=128, epochs=15),
         97.35,
         97.05,
         97.65,
@@ -70,7 +71,7 @@ _EXPERIMENTS = (
     Experiment(
         "mlp_tanh",
         "5-layer MLP, tanh",
-        _keras(Architecture("mlp", "tanh"), _ADAM, batch_size=128, epochs=10),
+        _keras(Architecture("mlp", "tanh"), _ADAM, batch_size=128, epochs=15),
         98.06,
         97.76,
         98.36,
@@ -78,7 +79,7 @@ _EXPERIMENTS = (
     Experiment(
         "mlp_relu",
         "5-layer MLP, ReLU",
-        _keras(Architecture("mlp", "relu"), _ADAM, batch_size=128, epochs=10),
+        _keras(Architecture("mlp", "relu"), _ADAM, batch_size=128, epochs=15),
         98.07,
         97.77,
         98.37,

@@ -57,12 +57,20 @@ class OptimizerSpec:
     momentum: float = 0.0
     rho: float = 0.95
     epsilon: float = 1e-7
+    # The learning rate is multiplied by this after every epoch (1.0: constant).
+    decay: float = 1.0
 
     def __post_init__(self) -> None:
         if self.name not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.name!r}; choose one of {OPTIMIZERS}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning rate must be positive, got {self.learning_rate}")
+        if not 0 < self.decay <= 1:
+            raise ValueError(f"decay must lie in (0, 1], got {self.decay}")
+
+    def rate_at(self, epoch: int) -> float:
+        """Return the learning rate of epoch ``epoch`` (counted from 0)."""
+        return self.learning_rate * self.decay**epoch
 
 
 @dataclass(frozen=True)
@@ -359,6 +367,7 @@ class KerasTrainer:
     ) -> tuple[float, float] | None:
         order = epoch_permutation(self.config.seed, epoch, len(arrays.x_train))
         self._reseed_dropout(epoch_seed(self.config.seed, epoch))
+        self.model.optimizer.learning_rate.assign(self.config.optimizer.rate_at(epoch))
         trainer = self
 
         class Hooks(self.keras.callbacks.Callback):
@@ -436,6 +445,8 @@ class TorchTrainer:
         x, y = self._on_device(arrays.x_train), self._on_device(arrays.y_train)
         order = torch.from_numpy(epoch_permutation(self.config.seed, epoch, len(x))).to(self.device)
         torch.manual_seed(epoch_seed(self.config.seed, epoch))
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.optimizer.rate_at(epoch)
         self.model.train()
         total_loss, correct, seen = 0.0, 0, 0
         for start in range(0, len(x), self.config.batch_size):
