@@ -66,3 +66,42 @@ def test_softmax_gallery_page_has_curves_and_downloads():
     assert any(href.endswith("plot_softmax_regression.ipynb") for href in links)
     for href in links:
         assert (HTML / "book/gallery/mnist_models" / href).resolve().is_file(), href
+
+
+CHAPTERS = [
+    "book/welcome.html",
+    "book/ml_fundamentals.html",
+    "book/neurons_activations.html",
+    "book/training_deep_networks.html",
+    "book/classical_baselines.html",
+    "book/mnist_data.html",
+]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_chapter_figure_has_alt_text_and_caption(chapter):
+    page = _page(chapter)
+    for figure in page.select("figure"):
+        image = figure.find("img")
+        assert image is not None and image.get("alt", "").strip(), f"{chapter}: {figure}"
+        assert figure.find("figcaption").get_text(strip=True), f"{chapter}: no caption"
+        assert (HTML / "book" / image["src"]).is_file()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_glued_numbers_are_filled_in(chapter):
+    page = _page(chapter)
+    for span in page.select("span.pasted-text"):
+        text = span.get_text()
+        assert text.strip() and not text.startswith(("'", "‘")), f"{chapter}: {text!r}"
+    assert "Traceback" not in page.get_text()
+
+
+def test_classical_baselines_are_measured():
+    page = _page("book/classical_baselines.html")
+    assert page.select(".cell_output table"), "the results table is missing"
+    glued = [span.get_text() for span in page.select("span.pasted-text")]
+    accuracies = [float(text[:-1]) for text in glued if re.fullmatch(r"\d{1,3}\.\d%", text)]
+    assert len(accuracies) >= 4
+    # A kernel SVM on MNIST is far above the 10% of guessing; a broken run would not be.
+    assert max(accuracies) > 90
