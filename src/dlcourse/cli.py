@@ -68,6 +68,8 @@ def _train(args) -> int:
     except train.TrainingInterrupted as err:
         print(f"dlcourse: {err}; run the same command again to resume", file=sys.stderr)
         return train.EXIT_RESUMABLE
+    if not train.Distributed.from_env().is_main:
+        return 0
     print(
         f"{result.name}: test accuracy {result.test_accuracy:.2%}, test loss "
         f"{result.test_loss:.4f}, {len(result.history)} epoch(s), {result.wall_time:.1f} s "

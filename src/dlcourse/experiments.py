@@ -180,7 +180,8 @@ def run(
         profile = replace(profile, max_epochs=None)
     config = config_for(experiment, framework=framework, epochs=epochs)
     if out is None:
-        key = train.run_key(train.effective_config(config, profile), profile)
+        world_size = train.Distributed.from_env().world_size
+        key = train.run_key(train.effective_config(config, profile), profile, world_size)
         out = cache_root() / name / key[:16]
     return train.train(
         config, out, name=name, device=device, profile=profile, log=log, progress=progress

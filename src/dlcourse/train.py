@@ -153,8 +153,8 @@ def effective_config(config: TrainConfig, profile: Profile) -> TrainConfig:
     return config
 
 
-def run_key(config: TrainConfig, profile: Profile) -> str:
-    """Return the content address of a run: config, profile, data, code and framework versions."""
+def run_key(config: TrainConfig, profile: Profile, world_size: int = 1) -> str:
+    """Return the content address of a run: config, profile, data, code, versions, processes."""
     here = Path(__file__).parent
     code = hashlib.sha256(b"".join((here / name).read_bytes() for name in _CODE_FILES))
     versions = hardware.versions()
@@ -166,6 +166,8 @@ def run_key(config: TrainConfig, profile: Profile) -> str:
         "framework": versions.get("torch" if config.framework == "torch" else "keras"),
         "backend": versions.get("tensorflow") if config.framework == "keras" else None,
     }
+    if world_size > 1:
+        material["world_size"] = world_size
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
@@ -313,6 +315,37 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return int(np.random.default_rng([seed, epoch, 1]).integers(2**31 - 1))
 
 
+# --- several processes -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """Where this process stands in a ``torchrun`` job: its rank among ``world_size``."""
+
+    world_size: int = 1
+    rank: int = 0
+    local_rank: int = 0
+
+    @classmethod
+    def from_env(cls) -> Distributed:
+        """Return the layout torchrun describes in WORLD_SIZE, RANK and LOCAL_RANK."""
+        try:
+            return cls(
+                int(os.environ.get("WORLD_SIZE", "1")),
+                int(os.environ.get("RANK", "0")),
+                int(os.environ.get("LOCAL_RANK", "0")),
+            )
+        except ValueError as err:
+            raise ValueError(
+                f"torchrun's WORLD_SIZE/RANK/LOCAL_RANK are not numbers: {err}"
+            ) from err
+
+    @property
+    def is_main(self) -> bool:
+        """True for the one process that writes checkpoints, results and logs."""
+        return self.rank == 0
+
+
 # --- framework back ends ---------------------------------------------------------------------
 
 
@@ -322,9 +355,14 @@ class KerasTrainer:
     weights_name = "model.keras"
     checkpoint_name = "checkpoint.keras"
 
-    def __init__(self, config: TrainConfig, device: str) -> None:
+    def __init__(self, config: TrainConfig, device: str, dist: Distributed = Distributed()) -> None:
         import keras
 
+        if dist.world_size > 1:
+            raise ValueError(
+                "a Keras run cannot be spread over several torchrun processes; "
+                "use --framework torch, or run it as one process"
+            )
         self.keras = keras
         self.config = config
         self.device_name = "gpu:0" if device == "cuda" else "cpu:0"
@@ -405,6 +443,20 @@ class KerasTrainer:
         with self._scope():
             self.model = self.keras.saving.load_model(path)
 
+    def barrier(self) -> None:
+        """Nothing to wait for: a Keras run is one process."""
+
+    def rank_digests(self) -> list[str]:
+        """Return the weights' digest of the one process."""
+        return [self.weights_digest()]
+
+    def weights_digest(self) -> str:
+        """Return a SHA-256 of the model's weights."""
+        digest = hashlib.sha256()
+        for weight in self.model.weights:
+            digest.update(np.asarray(weight.numpy()).tobytes())
+        return digest.hexdigest()
+
 
 class TorchTrainer:
     """Builds, trains and saves a PyTorch model."""
@@ -412,16 +464,65 @@ class TorchTrainer:
     weights_name = "model.pt"
     checkpoint_name = "checkpoint.pt"
 
-    def __init__(self, config: TrainConfig, device: str) -> None:
+    def __init__(self, config: TrainConfig, device: str, dist: Distributed = Distributed()) -> None:
         import torch
 
         self.torch = torch
         self.config = config
-        self.device = torch.device(device)
+        self.dist = dist
+        if dist.world_size > 1 and config.batch_size % dist.world_size:
+            raise ValueError(
+                f"batch size {config.batch_size} does not split evenly over "
+                f"{dist.world_size} processes"
+            )
+        self.device = torch.device(f"cuda:{dist.local_rank}" if device == "cuda" else "cpu")
         torch.manual_seed(config.seed)
-        self.model = models.torch_model(config.arch).to(self.device)
+        # The bare network, saved and loaded; ``model`` may wrap it for several processes.
+        self.net = models.torch_model(config.arch).to(self.device)
+        self.model = self.net
+        if dist.world_size > 1:
+            import torch.distributed
+            from torch.nn.parallel import DistributedDataParallel
+
+            if not torch.distributed.is_initialized():
+                # NCCL moves gradients between GPUs; gloo between CPU processes.
+                backend = "nccl" if device == "cuda" else "gloo"
+                torch.distributed.init_process_group(backend)
+            ids = [dist.local_rank] if device == "cuda" else None
+            self.model = DistributedDataParallel(self.net, device_ids=ids)
         self.optimizer = self._optimizer(config.optimizer)
         self._tensors: dict[int, object] = {}
+
+    def _all_sum(self, *values: float) -> list[float]:
+        """Return the values summed over all processes (themselves in a single process)."""
+        if self.dist.world_size == 1:
+            return list(values)
+        tensor = self.torch.tensor(values, dtype=self.torch.float64, device=self.device)
+        self.torch.distributed.all_reduce(tensor)
+        return tensor.tolist()
+
+    def barrier(self) -> None:
+        """Wait until every process gets here (no-op in a single process)."""
+        if self.dist.world_size > 1:
+            self.torch.distributed.barrier()
+
+    def weights_digest(self) -> str:
+        """Return a SHA-256 of the network's weights."""
+        digest = hashlib.sha256()
+        for tensor in self.net.state_dict().values():
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return digest.hexdigest()
+
+    def rank_digests(self) -> list[str]:
+        """Return every process's weights digest, in rank order: equal when in step."""
+        mine = self.weights_digest()
+        if self.dist.world_size == 1:
+            return [mine]
+        torch = self.torch
+        local = torch.tensor(list(bytes.fromhex(mine)), dtype=torch.uint8, device=self.device)
+        gathered = [torch.empty_like(local) for _ in range(self.dist.world_size)]
+        torch.distributed.all_gather(gathered, local)
+        return [bytes(t.cpu().tolist()).hex() for t in gathered]
 
     def _optimizer(self, spec: OptimizerSpec):
         optim, params = self.torch.optim, self.model.parameters()
@@ -443,14 +544,20 @@ class TorchTrainer:
         torch = self.torch
         functional = torch.nn.functional
         x, y = self._on_device(arrays.x_train), self._on_device(arrays.y_train)
-        order = torch.from_numpy(epoch_permutation(self.config.seed, epoch, len(x))).to(self.device)
-        torch.manual_seed(epoch_seed(self.config.seed, epoch))
+        world, rank = self.dist.world_size, self.dist.rank
+        order = epoch_permutation(self.config.seed, epoch, len(x))
+        # Process r takes every world-th example from r on: the processes' batches together
+        # are exactly the batches one process would take, so the result barely depends on world.
+        order = order[: len(order) // world * world][rank::world]
+        order = torch.from_numpy(order).to(self.device)
+        batch_size = self.config.batch_size // world
+        torch.manual_seed(epoch_seed(self.config.seed, epoch) + rank)
         for group in self.optimizer.param_groups:
             group["lr"] = self.config.optimizer.rate_at(epoch)
         self.model.train()
         total_loss, correct, seen = 0.0, 0, 0
-        for start in range(0, len(x), self.config.batch_size):
-            batch = order[start : start + self.config.batch_size]
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
             inputs, targets = x[batch], y[batch]
             self.optimizer.zero_grad(set_to_none=True)
             logits = self.model(inputs)
@@ -461,18 +568,20 @@ class TorchTrainer:
             correct += int((logits.argmax(dim=1) == targets).sum())
             seen += len(batch)
             bar.update(1)
-            if stop:
+            # Every process stops at the same batch if any of them was signalled.
+            if self._all_sum(1.0 if stop else 0.0)[0]:
                 return None
+        total_loss, correct, seen = self._all_sum(total_loss, correct, seen)
         return total_loss / seen, correct / seen
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         torch = self.torch
         inputs, targets = self._on_device(x), self._on_device(y)
-        self.model.eval()
+        self.net.eval()
         total_loss, correct = 0.0, 0
         with torch.no_grad():
             for start in range(0, len(inputs), 1000):
-                logits = self.model(inputs[start : start + 1000])
+                logits = self.net(inputs[start : start + 1000])
                 batch_targets = targets[start : start + 1000]
                 total_loss += float(
                     torch.nn.functional.cross_entropy(logits, batch_targets, reduction="sum")
@@ -481,7 +590,7 @@ class TorchTrainer:
         return total_loss / len(inputs), correct / len(inputs)
 
     def save(self, path: Path) -> None:
-        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+        state = {"model": self.net.state_dict(), "optimizer": self.optimizer.state_dict()}
         tmp = path.with_name(f".{path.name}.tmp")
         self.torch.save(state, tmp)
         os.replace(tmp, path)
@@ -489,12 +598,12 @@ class TorchTrainer:
     def load(self, path: Path) -> None:
         # weights_only: a checkpoint is data, never code to run.
         state = self.torch.load(path, map_location=self.device, weights_only=True)
-        self.model.load_state_dict(state["model"])
+        self.net.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
 
 
-def _trainer(config: TrainConfig, device: str):
-    return (KerasTrainer if config.framework == "keras" else TorchTrainer)(config, device)
+def _trainer(config: TrainConfig, device: str, dist: Distributed = Distributed()):
+    return (KerasTrainer if config.framework == "keras" else TorchTrainer)(config, device, dist)
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -549,53 +658,64 @@ def train(
 
     ``progress=None`` shows a progress bar only on a terminal. Raises TrainingInterrupted on
     SIGUSR1/SIGTERM, DeviceError if the device is unavailable, CheckpointError if ``run_dir``
-    holds another configuration's run.
+    holds another configuration's run. Under ``torchrun`` every process trains its share of
+    each batch and only the first writes files and logs.
     """
     profile = profile or current_profile()
     config = effective_config(config, profile)
+    dist = Distributed.from_env()
     run_dir = Path(run_dir)
-    key = run_key(config, profile)
+    key = run_key(config, profile, dist.world_size)
     done = load_result(run_dir, key)
     if done is not None:
         log(f"{name}: cached result from {run_dir}")
         return done
 
+    say = log if dist.is_main else (lambda line: None)
     device = hardware.resolve_device(device, config.framework)
     if not profile.is_full:
-        log(f"{name}: {profile.describe()}")
+        say(f"{name}: {profile.describe()}")
     arrays = prepare_data(config, profile, mnist)
-    trainer = _trainer(config, device)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    trainer = _trainer(config, device, dist)
     try:
         start_epoch, history = _read_checkpoint(run_dir, key, trainer)
     except CheckpointError as err:
         if "another configuration" in str(err):
             raise
-        log(f"{name}: refusing the checkpoint: {err}; training again from epoch 1")
-        for stale in (CHECKPOINT_STATE, trainer.checkpoint_name):
-            (run_dir / stale).unlink(missing_ok=True)
-        trainer = _trainer(config, device)
+        say(f"{name}: refusing the checkpoint: {err}; training again from epoch 1")
+        trainer.barrier()
+        if dist.is_main:
+            for stale in (CHECKPOINT_STATE, trainer.checkpoint_name):
+                (run_dir / stale).unlink(missing_ok=True)
+        trainer = _trainer(config, device, dist)
         start_epoch, history = 0, []
     if start_epoch:
-        log(f"{name}: resuming after epoch {start_epoch} of {config.epochs}")
+        say(f"{name}: resuming after epoch {start_epoch} of {config.epochs}")
+    if dist.world_size > 1:
+        say(f"{name}: {dist.world_size} processes share each batch of {config.batch_size}")
 
     batches = math.ceil(len(arrays.x_train) / config.batch_size)
     stop = StopFlag()
-    log_file = run_dir / "train.log"
-    with stop.installed(), open(log_file, "a", encoding="utf-8") as log_handle:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_handle = (
+        open(run_dir / "train.log", "a", encoding="utf-8")  # noqa: SIM115 - closed below
+        if dist.is_main
+        else contextlib.nullcontext()
+    )
+    with stop.installed(), log_handle:
         for epoch in range(start_epoch, config.epochs):
             began = time.perf_counter()
             with tqdm(
                 total=batches,
                 desc=f"{name} epoch {epoch + 1}/{config.epochs}",
                 unit="batch",
-                disable=(not progress) if progress is not None else None,
+                disable=(not progress or not dist.is_main) if progress is not None else None,
                 file=sys.stderr,
                 leave=False,
             ) as bar:
                 trained = trainer.train_epoch(arrays, epoch, stop, bar)
             if trained is None:
-                log(f"{name}: stopped by signal {stop.signal} in epoch {epoch + 1}")
+                say(f"{name}: stopped by signal {stop.signal} in epoch {epoch + 1}")
                 raise TrainingInterrupted(
                     f"stopped by signal {stop.signal}; "
                     f"{epoch} epoch(s) are checkpointed in {run_dir}"
@@ -619,18 +739,25 @@ def train(
                 f"test loss {val_loss:.4f} acc {val_accuracy:.2%} | {seconds:.1f} s, "
                 f"{len(arrays.x_train) / seconds:,.0f} img/s"
             )
-            gpu = hardware.nvidia_smi() if device == "cuda" else None
+            gpu = hardware.nvidia_smi() if device == "cuda" and dist.is_main else None
             if gpu:
                 line += f" | GPU {gpu}"
-            log(line)
-            log_handle.write(line + "\n")
-            log_handle.flush()
-            _write_checkpoint(run_dir, key, trainer, epoch + 1, history)
+            say(line)
+            if dist.is_main:
+                log_handle.write(line + "\n")
+                log_handle.flush()
+                _write_checkpoint(run_dir, key, trainer, epoch + 1, history)
+            trainer.barrier()
 
     weights = run_dir / trainer.weights_name
-    trainer.save(weights)
+    digests = trainer.rank_digests()
+    if dist.is_main:
+        trainer.save(weights)
+    trainer.barrier()
     provenance = hardware.provenance(device, config.framework)
     provenance["weights_sha256"] = _sha256_file(weights)
+    provenance["world_size"] = dist.world_size
+    provenance["rank_weight_digests"] = digests
     result = RunResult(
         name=name,
         key=key,
@@ -645,9 +772,11 @@ def train(
         run_dir=str(run_dir),
         weights=weights.name,
     )
-    atomic_write(run_dir / RESULT_FILE, result.to_json().encode())
-    for finished in (CHECKPOINT_STATE, trainer.checkpoint_name):
-        (run_dir / finished).unlink(missing_ok=True)
+    if dist.is_main:
+        atomic_write(run_dir / RESULT_FILE, result.to_json().encode())
+        for finished in (CHECKPOINT_STATE, trainer.checkpoint_name):
+            (run_dir / finished).unlink(missing_ok=True)
+    trainer.barrier()
     return result
 
 
