@@ -236,3 +236,27 @@ def test_sigkill_mid_run_then_restart_matches_uninterrupted(tmp_path):
     got = json.loads((run_dir / train.RESULT_FILE).read_text())
     assert got["test_accuracy"] == expected["test_accuracy"]
     assert got["test_loss"] == pytest.approx(expected["test_loss"], abs=1e-9)
+
+
+def test_standardized_inputs_have_zero_mean_and_unit_spread():
+    config = replace(_config("torch"), standardize=True)
+    arrays = train.prepare_data(config, SMOKE)
+    assert abs(float(arrays.x_train.mean())) < 1e-4
+    assert float(arrays.x_train.std()) == pytest.approx(1.0, abs=1e-3)
+    plain = train.prepare_data(_config("torch"), SMOKE)
+    assert float(plain.x_train.min()) == 0.0 and float(plain.x_train.max()) == 1.0
+
+
+def test_keras_trains_on_the_torch_backend_too(tmp_path):
+    """The same Keras model code runs with KERAS_BACKEND=torch, and is cached apart."""
+    env = {**os.environ, profiles.ENV_VAR: "smoke", "KERAS_BACKEND": "torch"}
+    command = [sys.executable, "-m", "dlcourse", "train", "softmax", "--epochs", "2"]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path / "torch")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "torch" / train.RESULT_FILE).read_text())
+    assert result["provenance"]["keras_backend"] == "torch"
+    assert len(result["history"]) == 2 and result["test_accuracy"] > 0.5
+    tf_key = train.run_key(experiments.config_for(experiments.get("softmax"), epochs=2), SMOKE_3)
+    assert result["key"] != tf_key

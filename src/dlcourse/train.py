@@ -84,6 +84,8 @@ class TrainConfig:
     epochs: int
     augment: str | None = None
     seed: int = 0
+    # Shift and scale the pixels to mean 0 and standard deviation 1 over the training set.
+    standardize: bool = False
 
     def __post_init__(self) -> None:
         if self.framework not in FRAMEWORKS:
@@ -153,6 +155,14 @@ def effective_config(config: TrainConfig, profile: Profile) -> TrainConfig:
     return config
 
 
+def _keras_backend() -> str:
+    """Return the Keras backend in use with its version, e.g. 'tensorflow 2.21.0'."""
+    import keras
+
+    name = keras.backend.backend()
+    return f"{name} {hardware.versions().get(name, '')}".strip()
+
+
 def run_key(config: TrainConfig, profile: Profile, world_size: int = 1) -> str:
     """Return the content address of a run: config, profile, data, code, versions, processes."""
     here = Path(__file__).parent
@@ -164,7 +174,7 @@ def run_key(config: TrainConfig, profile: Profile, world_size: int = 1) -> str:
         "data": [spec.sha256 for spec in data.MNIST_FILES],
         "code": code.hexdigest(),
         "framework": versions.get("torch" if config.framework == "torch" else "keras"),
-        "backend": versions.get("tensorflow") if config.framework == "keras" else None,
+        "backend": _keras_backend() if config.framework == "keras" else None,
     }
     if world_size > 1:
         material["world_size"] = world_size
@@ -289,8 +299,12 @@ def prepare_data(config: TrainConfig, profile: Profile, mnist: data.MNIST | None
     if config.augment == "shifts":
         train_images, train_labels = augment.expand_with_shifts(train_images, train_labels)
 
+    mean, std = 0.0, 1.0
+    if config.standardize:
+        mean, std = float(train_images.mean()) / 255.0, float(train_images.std()) / 255.0
+
     def shaped(images: np.ndarray) -> np.ndarray:
-        scaled = images.astype(np.float32) / 255.0
+        scaled = (images.astype(np.float32) / 255.0 - mean) / std
         if not config.arch.takes_images:
             return scaled.reshape(len(images), -1)
         if config.framework == "torch":
@@ -381,7 +395,13 @@ class KerasTrainer:
             )
 
     def _scope(self):
-        """Return a context that places new variables and work on the run's device."""
+        """Return a context that places new variables and work on the run's device.
+
+        Only TensorFlow needs the placement spelled out; the torch backend follows
+        PyTorch's own choice of device, and a device scope there breaks its gradients.
+        """
+        if self.keras.backend.backend() != "tensorflow":
+            return contextlib.nullcontext()
         return self.keras.device(self.device_name)
 
     def _optimizer(self, spec: OptimizerSpec):
