@@ -480,3 +480,51 @@ def test_dlcourse_command_line_renders_a_jobscript(capsys):
     assert capsys.readouterr().out == render_jobscript(
         JobSpec(["dlcourse", "list"], scheduler="pbs", walltime="1:00:00")
     )
+
+
+def test_course_jobs_run_in_their_folder_with_the_given_environment():
+    jobs = cluster.course_jobs("/work/me/course dir", venv="/work/me/.venv")
+    assert set(jobs) == {"smoke_training", "walltime_safe", "pbs_training", "torchrun"}
+    for name, spec in jobs.items():
+        assert spec.workdir == "/work/me/course dir", name
+        assert spec.venv == "/work/me/.venv", name
+        assert "DLCOURSE_PROFILE=smoke" in spec.env, name
+        out = spec.command[spec.command.index("--out") + 1]
+        assert not out.startswith("/"), f"{name}: runs land in the job's folder"
+        script = render_jobscript(spec)
+        assert "source /work/me/.venv/bin/activate || exit 1" in script
+    assert jobs["smoke_training"].scheduler == "slurm" and not jobs["smoke_training"].walltime_safe
+    # The walltime-safe job runs the very same training, warned and requeued.
+    safe = jobs["walltime_safe"]
+    assert safe.command == jobs["smoke_training"].command
+    assert safe.warning_seconds > 0 and safe.requeue
+    assert safe.warning_seconds < safe.walltime_seconds
+    assert "#SBATCH --chdir='/work/me/course dir'" in render_jobscript(safe)
+    pbs = render_jobscript(jobs["pbs_training"])
+    assert "#PBS -N cnn.tf.gpu" in pbs and "#PBS -q workq" in pbs
+    assert "cd -- '/work/me/course dir' || exit 1" in pbs
+    torchrun = jobs["torchrun"]
+    assert torchrun.torchrun and torchrun.workers_per_node == 2
+    assert "--framework" in torchrun.command and "torch" in torchrun.command
+    assert "srun torchrun --standalone --nproc-per-node=2 -m dlcourse train mlp_relu" in (
+        render_jobscript(torchrun)
+    )
+
+
+def test_course_jobs_without_a_venv_activate_nothing():
+    for spec in cluster.course_jobs("/tmp/w").values():
+        assert spec.venv is None and spec.conda is None
+        assert "activate" not in render_jobscript(spec)
+
+
+@pytest.mark.skipif(BASH is None, reason="bash is not installed")
+def test_a_pbs_job_runs_in_a_workdir_whose_name_no_directive_could_carry(tmp_path):
+    workdir = tmp_path / "course dir $(touch pwned) it's"
+    workdir.mkdir()
+    spec = JobSpec([*ECHO_ARGV, "x"], scheduler="pbs", workdir=str(workdir))
+    done = run_script(render_jobscript(spec), tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((workdir / "argv.json").read_text()) == ["x"]
+    assert list(tmp_path.rglob("pwned")) == []
+    with pytest.raises(ValueError, match="workdir must be on one line"):
+        JobSpec(["x"], scheduler="pbs", workdir="a\nb")

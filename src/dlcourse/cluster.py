@@ -174,6 +174,11 @@ def validate(spec: JobSpec) -> None:
             continue
         if not value:
             raise ValueError(f"{name} must be a non-empty string")
+        if name == "workdir" and spec.scheduler == "pbs":
+            # No PBS directive carries it: the script's quoted cd takes any one-line path.
+            if _has_control(value):
+                raise ValueError(f"workdir must be on one line: {value!r}")
+            continue
         _check_directive_value(name, value, spec.scheduler)
     if spec.memory is not None:
         memory_amount(spec.memory)
@@ -420,6 +425,73 @@ def _pbs_resubmit_lines(spec: JobSpec) -> list[str]:
         f'    qsub{flags} "$0" || exit 1',
         "    exit 0",
     ]
+
+
+# ---------------------------------------------------------------- the course's jobs
+
+
+def course_jobs(workdir: str, venv: str | None = None) -> dict[str, JobSpec]:
+    """Return the course's example batch jobs by name, each run in ``workdir``.
+
+    They train on the smoke profile, so each finishes in a minute or so: a first job that
+    tells whether a cluster account, its environment and the data work before a long one.
+    Logs and runs (``runs/...``) are written relative to ``workdir``; ``venv`` is activated.
+    """
+    # A dozen short epochs, each checkpointed: a run long enough to stop and resume.
+    softmax = ("dlcourse", "train", "softmax", "--epochs", "12", "--out", "runs/softmax")
+    keras_env = ("DLCOURSE_PROFILE=smoke", "KERAS_BACKEND=tensorflow")
+    common = {"workdir": workdir, "venv": venv, "walltime": "0:10:00"}
+    return {
+        "smoke_training": JobSpec(
+            softmax,
+            job_name="smoke-training",
+            output="smoke-training.%j.log",
+            env=keras_env,
+            **common,
+        ),
+        "walltime_safe": JobSpec(
+            softmax,
+            job_name="walltime-safe",
+            output="walltime-safe.%j.log",
+            env=keras_env,
+            warning_seconds=60,
+            requeue=True,
+            **common,
+        ),
+        # The 2018 course's job name and queue; PBS times its own warning and resubmits.
+        "pbs_training": JobSpec(
+            ("dlcourse", "train", "cnn", "--out", "runs/cnn"),
+            scheduler="pbs",
+            job_name="cnn.tf.gpu",
+            queue="workq",
+            output="cnn.tf.gpu.out",
+            error="cnn.tf.gpu.err",
+            env=keras_env,
+            warning_seconds=60,
+            requeue=True,
+            **common,
+        ),
+        # Data parallel in PyTorch: two processes share each batch (gloo on CPUs, NCCL on GPUs).
+        "torchrun": JobSpec(
+            (
+                "python",
+                "-m",
+                "dlcourse",
+                "train",
+                "mlp_relu",
+                "--framework",
+                "torch",
+                "--out",
+                "runs/mlp_relu-ddp",
+            ),
+            job_name="torchrun",
+            output="torchrun.%j.log",
+            tasks_per_node=2,
+            torchrun=True,
+            env=("DLCOURSE_PROFILE=smoke",),
+            **common,
+        ),
+    }
 
 
 # ---------------------------------------------------------------- command line

@@ -1,5 +1,7 @@
 """Generated batch scripts on a real single-node Slurm cluster (``nox -s cluster``).
 
+The jobs are the course's own, from ``cluster.course_jobs``: the scripts the book shows are the
+ones submitted here, with only their folders and, where a test needs it, their timing changed.
 The cluster is the one ``$SLURM_CONF`` names, as the nox session starts it; without one, these
 tests start their own when run as root with Debian's Slurm packages installed, else they skip.
 """
@@ -14,19 +16,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from localslurm import LocalSlurm, missing_programs, program
 
+from dlcourse import cluster
 from dlcourse.cluster import JobSpec, render_jobscript
 
 pytestmark = pytest.mark.cluster
 
 COUNTSTEPS = Path(__file__).with_name("countsteps.py")
-ALLREDUCE = Path(__file__).with_name("allreduce.py")
 HOSTILE_NAME = "smoke $(touch pwned) `touch pwned`; it's"
-TRAIN_EPOCHS = 12
 
 
 @pytest.fixture(scope="module")
@@ -107,19 +109,17 @@ def count_steps(out: Path, steps: int, step_seconds: float) -> list[str]:
     ]
 
 
-def train_spec(out: Path, log: Path, **options) -> JobSpec:
-    """Return a job that trains softmax regression on the smoke profile into ``out``."""
-    # Epochs take about half a second: long enough to be interrupted between checkpoints.
-    command = ["dlcourse", "train", "softmax", "--device", "cpu", "--epochs", str(TRAIN_EPOCHS)]
-    return JobSpec(
-        [*command, "--out", str(out)],
-        output=str(log),
-        walltime="0:10:00",
-        # The job activates the environment these tests run in, as a user's job would.
-        venv=sys.prefix,
-        env=["DLCOURSE_PROFILE=smoke", "KERAS_BACKEND=tensorflow"],
-        **options,
-    )
+def course_job(name: str, workdir: Path, **changes) -> JobSpec:
+    """Return the course's job ``name`` run in ``workdir`` (made here) with this environment."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    # The job activates the environment these tests run in, as a user's job would.
+    spec = cluster.course_jobs(str(workdir), venv=sys.prefix)[name]
+    return replace(spec, **changes)
+
+
+def option(spec: JobSpec, flag: str) -> str:
+    """Return the value that follows ``flag`` in the job's command."""
+    return spec.command[spec.command.index(flag) + 1]
 
 
 def comparable(result_file: Path) -> dict:
@@ -136,35 +136,36 @@ def comparable(result_file: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted_run(slurm_env, tmp_path_factory) -> tuple[str, Path]:
-    """Submit a smoke-profile training job, wait for it; return its job ID and folder."""
-    folder = tmp_path_factory.mktemp("uninterrupted")
-    spec = train_spec(folder / "run $(touch pwned)", folder / "out %j.log", job_name=HOSTILE_NAME)
-    job_id = submit(render_jobscript(spec), folder, slurm_env)
-    wait_for(lambda: finished(job_id, slurm_env), 300, f"job {job_id}", folder)
-    return job_id, folder
+def uninterrupted_run(slurm_env, tmp_path_factory) -> tuple[str, JobSpec, Path]:
+    """Submit the smoke training job, wait for it; return its job ID, spec and work folder."""
+    workdir = tmp_path_factory.mktemp("uninterrupted") / "work $(touch pwned)"
+    spec = course_job("smoke_training", workdir, job_name=HOSTILE_NAME, output="out %j.log")
+    job_id = submit(render_jobscript(spec), workdir, slurm_env)
+    wait_for(lambda: finished(job_id, slurm_env), 300, f"job {job_id}", workdir)
+    return job_id, spec, workdir
 
 
 def test_a_smoke_training_job_runs_and_writes_its_result(slurm_env, uninterrupted_run):
-    job_id, folder = uninterrupted_run
+    job_id, spec, workdir = uninterrupted_run
     fields = job_fields(job_id, slurm_env)
     assert fields["JobState"] == "COMPLETED", fields
     assert fields["ExitCode"] == "0:0"
     assert fields["JobName"] == HOSTILE_NAME
     assert fields["TimeLimit"] == "00:10:00"
-    result = json.loads((folder / "run $(touch pwned)" / "result.json").read_text())
+    result = json.loads((workdir / option(spec, "--out") / "result.json").read_text())
     assert result["profile"] == "smoke"
-    assert len(result["history"]) == TRAIN_EPOCHS
+    assert len(result["history"]) == int(option(spec, "--epochs"))
     assert 0.5 < result["test_accuracy"] <= 1
-    assert "softmax: test accuracy" in (folder / f"out {job_id}.log").read_text()
-    assert list(folder.rglob("pwned")) == []
+    # The output file's relative path is taken in the job's working directory.
+    assert "softmax: test accuracy" in (workdir / f"out {job_id}.log").read_text()
+    assert list(workdir.parent.rglob("pwned")) == []
 
 
 def test_a_warned_job_checkpoints_requeues_and_ends_as_an_uninterrupted_run(
     slurm_env, uninterrupted_run, tmp_path
 ):
-    out, log = tmp_path / "run", tmp_path / "job.log"
-    spec = train_spec(out, log, job_name="requeue-me", warning_seconds=60, requeue=True)
+    spec = course_job("walltime_safe", tmp_path)
+    out = tmp_path / option(spec, "--out")
     script = render_jobscript(spec)
     assert "#SBATCH --signal=B:USR1@60" in script
     job_id = submit(script, tmp_path, slurm_env)
@@ -179,26 +180,18 @@ def test_a_warned_job_checkpoints_requeues_and_ends_as_an_uninterrupted_run(
     fields = job_fields(job_id, slurm_env)
     assert fields["JobState"] == "COMPLETED", fields
     assert fields["Restarts"] == "1"
-    text = log.read_text()
+    text = (tmp_path / f"walltime-safe.{job_id}.log").read_text()
     assert "stopped by signal" in text
     assert f"requeueing job {job_id}" in text
     assert "resuming after epoch" in text
-    _, reference = uninterrupted_run
+    _, reference_spec, reference = uninterrupted_run
     assert comparable(out / "result.json") == comparable(
-        reference / "run $(touch pwned)" / "result.json"
+        reference / option(reference_spec, "--out") / "result.json"
     )
 
 
 def test_a_pbs_script_runs_through_qsub_and_qstat(slurm_env, tmp_path):
-    out = tmp_path / "run"
-    spec = JobSpec(
-        count_steps(out, steps=3, step_seconds=0.1),
-        scheduler="pbs",
-        job_name="cnn.tf.gpu",
-        walltime="0:05:00",
-        queue="workq",
-        env=["KERAS_BACKEND=tensorflow"],
-    )
+    spec = course_job("pbs_training", tmp_path)
     (tmp_path / "job.pbs").write_text(render_jobscript(spec))
     submitted = subprocess.run(
         [program("qsub"), "-o", str(tmp_path / "job.log"), "job.pbs"],
@@ -219,14 +212,16 @@ def test_a_pbs_script_runs_through_qsub_and_qstat(slurm_env, tmp_path):
         rows = [line.split() for line in shown.stdout.splitlines() if line.startswith(job_id)]
         return not rows or rows[0][4] == "C"
 
-    wait_for(qstat_done, 120, f"qstat to show job {job_id} completed", tmp_path)
+    wait_for(qstat_done, 300, f"qstat to show job {job_id} completed", tmp_path)
     fields = job_fields(job_id, slurm_env)
     assert fields["JobState"] == "COMPLETED", fields
     assert fields["JobName"] == "cnn.tf.gpu"
-    assert fields["TimeLimit"] == "00:05:00"
+    assert fields["TimeLimit"] == "00:10:00"
     assert fields["Partition"] == "workq"
-    assert (tmp_path / "job.log").read_text().strip() == "finished 3 steps"
-    assert json.loads((out / "result.json").read_text()) == {"step": 3, "total": 0 + 1 + 4}
+    assert "cnn: test accuracy" in (tmp_path / "job.log").read_text()
+    result = json.loads((tmp_path / option(spec, "--out") / "result.json").read_text())
+    assert result["profile"] == "smoke"
+    assert result["config"]["arch"]["kind"] == "cnn"
 
 
 def test_a_pbs_job_warned_by_its_own_timer_resubmits_itself_and_finishes(slurm_env, tmp_path):
@@ -234,13 +229,13 @@ def test_a_pbs_job_warned_by_its_own_timer_resubmits_itself_and_finishes(slurm_e
     out = tmp_path / "run"
     # The timer warns 10 s after the start: the first job stops after about 20 steps, and the
     # resubmitted one needs about 5 s for the rest, well before its own timer.
-    spec = JobSpec(
-        count_steps(out, steps, step_seconds),
-        scheduler="pbs",
+    spec = course_job(
+        "pbs_training",
+        tmp_path,
+        command=count_steps(out, steps, step_seconds),
         job_name="resubmit-me",
         walltime="0:02:00",
         warning_seconds=110,
-        requeue=True,
         output=str(tmp_path / "job.log"),
     )
     (tmp_path / "job.pbs").write_text(render_jobscript(spec))
@@ -261,30 +256,23 @@ def test_a_pbs_job_warned_by_its_own_timer_resubmits_itself_and_finishes(slurm_e
     }
 
 
-def test_the_srun_torchrun_form_starts_workers_that_talk_to_each_other(slurm_env, tmp_path):
-    workers = 2
-    spec = JobSpec(
-        ["python", str(ALLREDUCE), str(tmp_path)],
-        tasks_per_node=workers,
-        torchrun=True,
-        output=str(tmp_path / "job.log"),
-        walltime="0:05:00",
-        venv=sys.prefix,
-        # The node's name may not resolve to an address gloo can use; loopback always does.
-        env=["GLOO_SOCKET_IFNAME=lo"],
-    )
+def test_the_srun_torchrun_form_trains_one_model_in_two_processes(slurm_env, tmp_path):
+    spec = course_job("torchrun", tmp_path)
+    # The node's name may not resolve to an address gloo can use; loopback always does.
+    spec = replace(spec, env=[*spec.env, "GLOO_SOCKET_IFNAME=lo"])
     script = render_jobscript(spec)
     assert "srun torchrun --standalone --nproc-per-node=2 " in script
     job_id = submit(script, tmp_path, slurm_env)
-    wait_for(lambda: finished(job_id, slurm_env), 180, f"job {job_id}", tmp_path)
-    assert job_fields(job_id, slurm_env)["JobState"] == "COMPLETED", (
-        tmp_path / "job.log"
-    ).read_text()
-    seen = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(workers)]
-    assert seen == [
-        {"rank": r, "world_size": workers, "rank_sum": float(sum(range(workers)))}
-        for r in range(workers)
-    ]
+    wait_for(lambda: finished(job_id, slurm_env), 300, f"job {job_id}", tmp_path)
+    log = (tmp_path / f"torchrun.{job_id}.log").read_text()
+    assert job_fields(job_id, slurm_env)["JobState"] == "COMPLETED", log
+    assert "2 processes share each batch of 128" in log
+    # Only the first process reports.
+    assert log.count("mlp_relu: test accuracy") == 1
+    result = json.loads((tmp_path / option(spec, "--out") / "result.json").read_text())
+    digests = result["provenance"]["rank_weight_digests"]
+    assert result["provenance"]["world_size"] == 2
+    assert len(digests) == 2 and digests[0] == digests[1]
 
 
 def test_the_time_limit_warning_itself_makes_the_job_checkpoint_and_requeue(slurm_env, tmp_path):
@@ -292,12 +280,13 @@ def test_the_time_limit_warning_itself_makes_the_job_checkpoint_and_requeue(slur
     # 20 to 50 s into each run, while 60 one-second steps are still going.
     steps = 60
     out, log = tmp_path / "run", tmp_path / "job.log"
-    spec = JobSpec(
-        count_steps(out, steps, step_seconds=1.0),
+    spec = course_job(
+        "walltime_safe",
+        tmp_path,
+        command=count_steps(out, steps, step_seconds=1.0),
         output=str(log),
         walltime="0:02:00",
         warning_seconds=100,
-        requeue=True,
     )
     job_id = submit(render_jobscript(spec), tmp_path, slurm_env)
     wait_for(lambda: (out / "result.json").exists(), 400, "the job's result", tmp_path)

@@ -1,0 +1,98 @@
+"""Checks of the built chapter "Running on a cluster": its scripts and its timing table.
+
+Run after a build (``pytest -m book``); ``DLCOURSE_HTML`` names the HTML folder when the book
+was built elsewhere than ``_build/html``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from dlcourse import cluster
+
+pytestmark = pytest.mark.book
+
+HTML = Path(
+    os.environ.get("DLCOURSE_HTML") or Path(__file__).resolve().parents[1] / "_build" / "html"
+)
+PAGE = "book/running_on_a_cluster.html"
+# The example folder and environment the chapter renders the course's jobs for.
+WORKDIR = "/work/alice/dlcourse"
+VENV = "/work/alice/dlcourse/.venv"
+
+
+@pytest.fixture(scope="module")
+def page() -> BeautifulSoup:
+    path = HTML / PAGE
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: build the book first")
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def _code_blocks(page: BeautifulSoup) -> list[str]:
+    """Return the text of every preformatted block: code, cell outputs, pasted scripts."""
+    return [pre.get_text() for pre in page.select("pre")]
+
+
+def test_the_chapter_shows_the_seed_job_for_slurm_and_pbs_in_tabs(page):
+    tabs = page.select(".sd-tab-set")
+    assert len(tabs) >= 2
+    first = tabs[0]
+    labels = [label.get_text(strip=True) for label in first.select("label")]
+    assert labels == ["Slurm", "PBS"]
+    slurm, pbs = (pane.get_text() for pane in first.select(".sd-tab-content"))
+    assert "#SBATCH --job-name=cnn.tf.gpu" in slurm
+    assert "#SBATCH --time=72:00:00" in slurm
+    assert "#PBS -l walltime=72:00:00" in pbs
+    assert "#PBS -l nodes=1:ppn=20:gpus=2" in pbs
+    assert "#PBS -A loni_loniadmin1" in pbs
+
+
+def test_the_chapter_shows_exactly_the_jobs_the_cluster_tests_submit(page):
+    blocks = _code_blocks(page)
+    jobs = cluster.course_jobs(WORKDIR, venv=VENV)
+    for name, spec in jobs.items():
+        script = cluster.render_jobscript(spec).strip()
+        assert any(block.strip() == script for block in blocks), f"{name} is not on the page"
+    text = "\n".join(blocks)
+    assert "#SBATCH --signal=B:USR1@" in text
+    assert 'scontrol requeue "$SLURM_JOB_ID"' in text
+    assert "#PBS -l walltime=" in text
+    assert 'srun torchrun --nnodes="$SLURM_JOB_NUM_NODES" --nproc-per-node=4' in text
+
+
+def test_the_chapter_resumes_a_warned_run_in_front_of_the_reader(page):
+    outputs = "\n".join(o.get_text() for o in page.select(".cell_output"))
+    assert f"first run, exit status {cluster.EXIT_RESUME}" in outputs
+    assert "stopped by signal" in outputs
+    assert "second run, exit status 0" in outputs
+    assert "resuming after epoch" in outputs
+
+
+def test_the_timing_table_has_measured_rows_and_says_which_device(page):
+    tables = [t for t in page.select(".cell_output table") if "images/s" in t.get_text()]
+    assert len(tables) == 1, "the timing table is missing"
+    header = [th.get_text(strip=True) for th in tables[0].select("thead th")]
+    assert header[:2] == ["experiment", "device"]
+    rows = [
+        [td.get_text(strip=True) for td in tr.select("td")] for tr in tables[0].select("tbody tr")
+    ]
+    assert len(rows) >= 2
+    column = dict(zip(header, range(len(header)), strict=True))
+    for row in rows:
+        assert row[column["device"]] in ("cpu", "cuda")
+        assert row[column["processor"]]
+        assert float(row[column["seconds per epoch"]]) > 0
+        assert float(row[column["images/s"]].replace(",", "")) > 0
+    glued = " ".join(span.get_text() for span in page.select("span.pasted-text"))
+    assert "CPU (" in glued or "CUDA (" in glued
+
+
+def test_the_deck_facts_and_a_real_log_line_are_there(page):
+    outputs = "\n".join(o.get_text() for o in page.select(".cell_output"))
+    assert "960 NVIDIA Tesla K20x" in outputs and "46th, November 2014" in outputs
+    assert "img/s" in outputs and " epoch 1/" in outputs
