@@ -52,6 +52,8 @@ def test_softmax_gallery_page_measured_accuracy():
     text = page.get_text()
     found = re.search(r"Test accuracy: (\d+\.\d+)%", text)
     assert found, "the page does not report a test accuracy"
+    if "NOT comparable with published results" in text:
+        pytest.skip("the book was built with a cut-down profile")
     assert float(found.group(1)) >= 91.0
     assert "91.7%" in text  # the 2018 course's value, shown beside the measured one
 
