@@ -318,6 +318,20 @@ def test_module_lines_load_each_module_as_one_word(tmp_path):
     assert list(tmp_path.rglob("pwned")) == []
 
 
+def _countsteps(out: Path, steps: int) -> list[str]:
+    """The stand-in trainer's command: ``steps`` steps of 0.1 s, checkpointed in ``out``."""
+    return [
+        sys.executable,
+        str(COUNTSTEPS),
+        "--out",
+        str(out),
+        "--steps",
+        str(steps),
+        "--step-seconds",
+        "0.1",
+    ]
+
+
 def _fake_program(folder: Path, name: str) -> Path:
     """Write a program ``name`` into ``folder`` that records its arguments in ``name``.log."""
     path = folder / name
@@ -334,16 +348,7 @@ def test_warning_reaches_the_program_which_checkpoints_and_the_script_requeues(t
     requeue_log = _fake_program(bin_dir, "scontrol")
     out = tmp_path / "run"
     spec = JobSpec(
-        [
-            sys.executable,
-            str(COUNTSTEPS),
-            "--out",
-            str(out),
-            "--steps",
-            "40",
-            "--step-seconds",
-            "0.1",
-        ],
+        _countsteps(out, steps=40),
         walltime="0:10:00",
         warning_seconds=60,
         requeue=True,
@@ -375,16 +380,7 @@ def test_pbs_script_times_its_own_warning_and_resubmits_itself(tmp_path):
     qsub_log = _fake_program(bin_dir, "qsub")
     out = tmp_path / "run"
     spec = JobSpec(
-        [
-            sys.executable,
-            str(COUNTSTEPS),
-            "--out",
-            str(out),
-            "--steps",
-            "100",
-            "--step-seconds",
-            "0.1",
-        ],
+        _countsteps(out, steps=100),
         scheduler="pbs",
         walltime="0:00:03",
         warning_seconds=1,
