@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from dlcourse import data
+from dlcourse import data, profiles
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
 def mnist():
-    """The real MNIST, from $DLCOURSE_DATA or the user's cache."""
-    return data.load_mnist(progressbar=False)
+    """The real MNIST, whole, from $DLCOURSE_DATA or the user's cache, whatever the profile."""
+    return data.load_mnist(progressbar=False, profile=profiles.PROFILES["full"])
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlcourse import baselines
+from dlcourse import baselines, data
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +54,15 @@ def test_evaluate_counts_right_answers(split):
     score = baselines.evaluate("always the most frequent", DummyClassifier(), split)
     most_frequent = np.bincount(split.y_train).argmax()
     assert score.accuracy == pytest.approx(np.mean(split.y_test == most_frequent))
+
+
+def test_a_subset_larger_than_the_data_takes_all_of_it(mnist):
+    small = data.MNIST(
+        train_images=mnist.train_images[:300],
+        train_labels=mnist.train_labels[:300],
+        test_images=mnist.test_images[:50],
+        test_labels=mnist.test_labels[:50],
+        directory=mnist.directory,
+    )
+    split = baselines.mnist_subset(small, n_train=5_000, n_test=1_000)
+    assert split.x_train.shape == (300, 784) and split.x_test.shape == (50, 784)

@@ -66,7 +66,7 @@ def test_every_result_the_examples_saved_lies_in_its_band(name):
     if not run.is_full:
         pytest.skip(f"{name} ran on {run.train_images:,} training images, not the full set")
     gpus = ", ".join(hardware.gpu_names()) or "no GPU"
-    assert saved_runs.in_band(experiment, run), (
+    assert experiments.in_band(experiment, run), (
         f"{name}: measured {run.test_accuracy:.2%} lies outside the band "
         f"{experiment.low:g}–{experiment.high:g}% around the 2018 course's "
         f"{experiment.reported_text()}; measured on {hardware.cpu_model()} "

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from dlcourse import cli, experiments, profiles, train
+from dlcourse import checkpoints, cli, experiments, profiles, signals
 
 
 def _run(capsys, *argv):
@@ -92,9 +92,9 @@ def test_sigusr1_exits_resumable(tmp_path):
             proc.send_signal(__import__("signal").SIGUSR1)
             break
     out = proc.stdout.read()
-    assert proc.wait(timeout=120) == train.EXIT_RESUMABLE
+    assert proc.wait(timeout=120) == signals.EXIT_RESUMABLE
     assert "stopped by signal" in out
-    state = json.loads((tmp_path / train.CHECKPOINT_STATE).read_text())
+    state = json.loads((tmp_path / checkpoints.CHECKPOINT_STATE).read_text())
     assert state["epoch"] >= 1
 
 

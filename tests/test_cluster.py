@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dlcourse import cluster
+from dlcourse import cluster, signals
 from dlcourse.cluster import JobSpec, render_jobscript
 
 BASH = shutil.which("bash")
@@ -358,7 +358,7 @@ def test_warning_reaches_the_program_which_checkpoints_and_the_script_requeues(t
     job = subprocess.Popen([BASH, "job.sh"], cwd=tmp_path, env=env, stderr=subprocess.PIPE)
     _wait_for(lambda: (out / "starts.txt").exists())
     job.send_signal(signal.SIGUSR1)
-    assert job.wait(timeout=30) == cluster.EXIT_RESUME
+    assert job.wait(timeout=30) == signals.EXIT_RESUMABLE
     checkpoint = json.loads((out / "checkpoint.json").read_text())
     assert 0 < checkpoint["step"] < 40
     assert not (out / "result.json").exists()

@@ -1,16 +1,18 @@
-"""Tests of dlcourse.data: the real files, every kind of bad file, and real downloads."""
+"""Tests of dlcourse.data: the real files, bad files, downloads, and the profiles' subsets."""
 
 from __future__ import annotations
 
 import gzip
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dlcourse import data
+from dlcourse import config, data, inputs, profiles
+from dlcourse.models import Architecture
 
 # Published per-digit counts of the MNIST training set.
 TRAIN_CLASS_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -212,3 +214,87 @@ def test_offline_without_files_fails_fast(tmp_path, monkeypatch):
     assert time.monotonic() - start < 15
     assert "connect to the internet" in str(err.value)
     assert list((tmp_path / "empty").iterdir()) == []
+
+
+# --- profiles ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_announcements(monkeypatch):
+    """Forget which profiles were announced, so this test sees the first warning."""
+    monkeypatch.setattr(data, "_announced", set())
+
+
+def test_smoke_profile_gives_the_first_images_and_says_so_once(
+    monkeypatch, fresh_announcements, mnist
+):
+    monkeypatch.setenv(profiles.ENV_VAR, "smoke")
+    with pytest.warns(data.SubsetWarning, match="NOT comparable with published ones") as caught:
+        small = data.load_mnist(progressbar=False)
+    assert len(caught) == 1
+    assert "first 2,000 training and 1,000 test images" in str(caught[0].message)
+    assert caught[0].filename == __file__  # the warning points at the caller's line
+    assert small.train_images.shape == (2_000, 28, 28) and small.train_labels.shape == (2_000,)
+    assert small.test_images.shape == (1_000, 28, 28) and small.test_labels.shape == (1_000,)
+    np.testing.assert_array_equal(small.train_images, mnist.train_images[:2_000])
+    np.testing.assert_array_equal(small.test_labels, mnist.test_labels[:1_000])
+    with pytest.raises(ValueError):
+        small.train_images[0, 0, 0] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = data.load_mnist(progressbar=False)  # no second warning in the same process
+    assert len(again.train_images) == 2_000
+
+
+def test_full_profile_returns_everything_silently(monkeypatch, fresh_announcements, mnist):
+    monkeypatch.delenv(profiles.ENV_VAR, raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        full = data.load_mnist(progressbar=False)
+        explicit = data.load_mnist(progressbar=False, profile=profiles.PROFILES["full"])
+    # The very arrays of the official split, not copies or cuts.
+    for loaded in (full, explicit):
+        assert loaded.train_images is mnist.train_images
+        assert loaded.test_labels is mnist.test_labels
+    assert len(full.train_images) == 60_000 and len(full.test_labels) == 10_000
+
+
+def test_profile_argument_wins_over_the_environment(monkeypatch, fresh_announcements):
+    monkeypatch.setenv(profiles.ENV_VAR, "smoke")
+    full = data.load_mnist(progressbar=False, profile=profiles.PROFILES["full"])
+    assert len(full.train_images) == 60_000
+    monkeypatch.delenv(profiles.ENV_VAR)
+    with pytest.warns(data.SubsetWarning):
+        small = data.load_mnist(progressbar=False, profile=profiles.PROFILES["smoke"])
+    assert len(small.train_images) == 2_000
+
+
+def test_cutting_twice_changes_nothing(mnist):
+    smoke = profiles.PROFILES["smoke"]
+    once = data.subset(mnist, smoke)
+    twice = data.subset(once, smoke)
+    for field in ("train_images", "train_labels", "test_images", "test_labels"):
+        np.testing.assert_array_equal(getattr(twice, field), getattr(once, field))
+    assert data.subset(mnist, profiles.PROFILES["full"]) is mnist
+
+
+def test_training_engine_sees_the_same_arrays_under_a_smoke_environment(
+    monkeypatch, fresh_announcements, mnist
+):
+    """The engine cuts the data by its profile again; an already cut set comes out the same."""
+    smoke = profiles.PROFILES["smoke"]
+    run = config.TrainConfig(
+        Architecture("mlp", "relu"),
+        "torch",
+        config.OptimizerSpec("adam", learning_rate=0.003),
+        batch_size=100,
+        epochs=1,
+        seed=0,
+    )
+    expected = inputs.prepare_data(run, smoke, mnist)
+    monkeypatch.setenv(profiles.ENV_VAR, "smoke")
+    with pytest.warns(data.SubsetWarning):
+        got = inputs.prepare_data(run, smoke)
+    for field in ("x_train", "y_train", "x_test", "y_test"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(expected, field))
+    assert got.x_train.shape == (2_000, 784) and got.x_test.shape == (1_000, 784)

@@ -1,4 +1,7 @@
-"""Training under torchrun: two CPU processes with gloo against one process."""
+"""Training under torchrun: two CPU processes with gloo against one process.
+
+The checks of a layout that cannot work (an uneven batch split, Keras) are in test_trainers.py.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dlcourse import experiments, profiles, train
+from dlcourse import checkpoints, experiments, profiles
 
 pytestmark = pytest.mark.slow
 
@@ -59,8 +62,8 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     # Only the first process reports and writes.
     assert pair.stdout.count("test accuracy") == 1
 
-    one = json.loads((tmp_path / "one" / train.RESULT_FILE).read_text())
-    two = json.loads((tmp_path / "two" / train.RESULT_FILE).read_text())
+    one = json.loads((tmp_path / "one" / checkpoints.RESULT_FILE).read_text())
+    two = json.loads((tmp_path / "two" / checkpoints.RESULT_FILE).read_text())
     digests = two["provenance"]["rank_weight_digests"]
     assert two["provenance"]["world_size"] == 2 and len(digests) == 2
     assert digests[0] == digests[1], "the two processes ended with different weights"
@@ -70,20 +73,3 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     assert abs(two["test_accuracy"] - one["test_accuracy"]) <= 0.005
     assert two["test_loss"] == pytest.approx(one["test_loss"], abs=0.01)
     assert one["key"] != two["key"]  # cached separately: a different way of training
-
-
-def test_uneven_batch_split_is_refused():
-    config = train.TrainConfig(
-        experiments.get("mlp_relu").config.arch,
-        "torch",
-        train.OptimizerSpec("sgd", 0.1),
-        batch_size=101,
-        epochs=1,
-    )
-    with pytest.raises(ValueError, match="does not split evenly over 2 processes"):
-        train._trainer(config, "cpu", train.Distributed(world_size=2))
-
-
-def test_keras_cannot_run_under_torchrun():
-    with pytest.raises(ValueError, match="use --framework torch"):
-        train._trainer(experiments.get("softmax").config, "cpu", train.Distributed(2, 1, 1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dlcourse import experiments, profiles, train
+from dlcourse import config, experiments, profiles
 
 # The 2018 course's results table, in %.
 COURSE_TABLE = {
@@ -25,11 +25,9 @@ def test_registry_holds_the_course_table():
 
 @pytest.mark.parametrize("experiment", experiments.EXPERIMENTS.values(), ids=lambda e: e.name)
 def test_bands_hold_the_reported_value(experiment):
-    assert experiment.low <= experiment.reported <= experiment.high
-    if experiment.name == "cnn_expanded":
-        assert experiment.low == 99.45
-    else:
-        assert experiment.high - experiment.low == pytest.approx(0.6)
+    # The course's value plus or minus 0.3 percentage points, for every row.
+    assert experiment.low == pytest.approx(experiment.reported - 0.3)
+    assert experiment.high == pytest.approx(experiment.reported + 0.3)
 
 
 def test_the_pytorch_example_runs_in_pytorch_and_the_rest_in_keras():
@@ -57,7 +55,7 @@ def test_run_uses_the_cache_and_in_band(monkeypatch, tmp_path):
     second = experiments.run("softmax", profile=smoke, log=lambda line: None)
     assert second.cached and second.key == first.key
     experiment = experiments.get("softmax")
-    inside = train.RunResult(**{**first.__dict__, "test_accuracy": 0.917})
-    outside = train.RunResult(**{**first.__dict__, "test_accuracy": 0.90})
+    inside = config.RunResult(**{**first.__dict__, "test_accuracy": 0.917})
+    outside = config.RunResult(**{**first.__dict__, "test_accuracy": 0.90})
     assert experiments.in_band(experiment, inside)
     assert not experiments.in_band(experiment, outside)

@@ -41,3 +41,63 @@ def test_plot_history_plots_train_and_test_curves():
 def test_plot_history_names_what_is_missing():
     with pytest.raises(ValueError, match="lacks \\['loss'\\]"):
         plots.plot_history({"accuracy": [0.9]})
+
+
+def test_plot_maps_draws_each_map_with_its_title():
+    maps = [np.full((5, 5), value) for value in range(5)]
+    fig = plots.plot_maps(maps, ["a", "b", "c", "d", "e"], ncols=3)
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert len(drawn) == 5 and len(fig.axes) == 6
+    assert [ax.get_title() for ax in drawn] == ["a", "b", "c", "d", "e"]
+
+
+def test_plot_maps_symmetric_scale_centres_on_zero():
+    fig = plots.plot_maps([np.array([[-1.0, 3.0]])], symmetric=True)
+    assert fig.axes[0].images[0].get_clim() == (-3.0, 3.0)
+
+
+def test_plot_maps_rejects_bad_input():
+    with pytest.raises(ValueError, match="2-D"):
+        plots.plot_maps([np.zeros(3)])
+    with pytest.raises(ValueError, match="2 maps but 1 titles"):
+        plots.plot_maps([np.zeros((2, 2))] * 2, ["x"])
+
+
+def test_weight_templates_are_the_columns_as_images():
+    weights = np.arange(784 * 10, dtype=float).reshape(784, 10)
+    fig = plots.plot_weight_templates(weights)
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in drawn] == [str(d) for d in range(10)]
+    np.testing.assert_array_equal(drawn[3].images[0].get_array(), weights[:, 3].reshape(28, 28))
+    with pytest.raises(ValueError, match="784"):
+        plots.plot_weight_templates(np.zeros((100, 10)))
+
+
+def test_plot_filters_shows_one_image_per_filter():
+    kernels = np.random.default_rng(0).normal(size=(3, 3, 1, 32))
+    fig = plots.plot_filters(kernels)
+    drawn = [ax for ax in fig.axes if ax.images]
+    assert len(drawn) == 32
+    np.testing.assert_array_equal(drawn[7].images[0].get_array(), kernels[:, :, 0, 7])
+    with pytest.raises(ValueError, match="h, w, 1, n"):
+        plots.plot_filters(np.zeros((3, 3, 32, 32)))
+
+
+def test_plot_runs_draws_one_line_per_run_in_each_panel():
+    histories = {
+        "sigmoid": {"val_accuracy": [0.9, 0.95], "val_loss": [0.3, 0.2]},
+        "relu": {"val_accuracy": [0.93, 0.97], "val_loss": [0.25, 0.1]},
+    }
+    fig = plots.plot_runs(histories)
+    accuracy_ax, loss_ax = fig.axes
+    assert [line.get_label() for line in accuracy_ax.lines] == ["sigmoid", "relu"]
+    assert accuracy_ax.get_ylabel() == "test accuracy" and loss_ax.get_ylabel() == "test loss"
+    np.testing.assert_array_equal(loss_ax.lines[1].get_ydata(), [0.25, 0.1])
+    np.testing.assert_array_equal(loss_ax.lines[1].get_xdata(), [1, 2])
+
+
+def test_plot_runs_names_a_missing_metric():
+    with pytest.raises(ValueError, match=r"'relu' lacks \['val_loss'\]"):
+        plots.plot_runs({"relu": {"val_accuracy": [0.9]}})
+    with pytest.raises(ValueError, match="at least one"):
+        plots.plot_runs({})

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dlcourse import experiments, models, report
-from dlcourse.train import RunResult
+from dlcourse.config import RunResult
 
 SOFTMAX = experiments.get("softmax")
 
@@ -47,6 +47,7 @@ def _result(
             "framework": "keras",
             "keras_backend": "tensorflow",
             "cpu": "Test CPU 3000",
+            "cpu_count": 2,
             "gpu": "NVIDIA H100" if device == "cuda" else None,
         },
         run_dir="/runs/softmax",
@@ -108,6 +109,19 @@ def test_require_in_band_fails_a_full_result_outside_its_band():
     report.require_in_band(SOFTMAX, _result(0.917))
 
 
+def test_require_in_band_names_the_machine_that_measured():
+    with pytest.raises(report.ResultOutOfBand, match=r"measured on Test CPU 3000 \(2 cores\)\W"):
+        report.require_in_band(SOFTMAX, _result(0.90))
+    with pytest.raises(report.ResultOutOfBand, match=r"\(2 cores\), NVIDIA H100"):
+        report.require_in_band(SOFTMAX, _result(0.90, device="cuda"))
+
+
+def test_machine_text_without_a_core_count():
+    result = _result(0.9)
+    del result.provenance["cpu_count"]
+    assert report.machine_text(result) == "Test CPU 3000"
+
+
 def test_require_in_band_lets_cut_down_and_other_runs_pass():
     report.require_in_band(SOFTMAX, _result(0.50, profile="smoke"))
     two_epochs = {**SOFTMAX.config.to_dict(), "epochs": 2}
@@ -134,17 +148,3 @@ def test_predicted_labels_of_a_keras_model_match_numpy():
     x = np.random.default_rng(1).random((50, models.NUM_PIXELS), dtype=np.float32)
     expected = (x @ weight + bias).argmax(axis=1)
     np.testing.assert_array_equal(report.predicted_labels(model, x), expected)
-
-
-def test_silence_native_stderr_drops_what_is_written_to_descriptor_2():
-    import subprocess
-    import sys
-
-    code = (
-        "import os; os.write(2, b'before\\n'); "
-        "from dlcourse import report; report.silence_native_stderr(); "
-        "os.write(2, b'after\\n'); os.write(1, b'still here\\n')"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stderr == "before\n"
-    assert done.stdout == "still here\n"

@@ -46,7 +46,7 @@ def test_comparison_table_checks_the_band(tmp_path):
     row = table.loc[experiments.get("cnn").title]
     assert list(row) == ["99.23%", "99.25%", "98.93–99.53%", "yes"]
     outside = saved_runs.load("cnn", _save(tmp_path, test_accuracy=0.97))
-    assert not saved_runs.in_band(experiments.get("cnn"), outside)
+    assert not experiments.in_band(experiments.get("cnn"), outside)
     table = saved_runs.comparison_table([(experiments.get("cnn"), outside)])
     assert table.iloc[0]["in band"] == "no"
 

@@ -30,10 +30,14 @@ class Split:
 def mnist_subset(
     mnist: data.MNIST, n_train: int, n_test: int | None = None, *, seed: int = 0
 ) -> Split:
-    """Return ``n_train`` random training images and the first ``n_test`` test images (or all)."""
+    """Return ``n_train`` random training images and the first ``n_test`` test images (or all).
+
+    Asked for more images than ``mnist`` holds (a cut-down profile's subset), it takes them all.
+    """
     rng = np.random.default_rng(seed)
+    n_train = min(n_train, len(mnist.train_images))
     chosen = np.sort(rng.choice(len(mnist.train_images), size=n_train, replace=False))
-    n_test = len(mnist.test_images) if n_test is None else n_test
+    n_test = len(mnist.test_images) if n_test is None else min(n_test, len(mnist.test_images))
     return Split(
         x_train=data.flatten(mnist.train_images[chosen]),
         y_train=np.asarray(mnist.train_labels[chosen]),

@@ -50,7 +50,7 @@ def _list(args) -> int:
 
 
 def _train(args) -> int:
-    from dlcourse import experiments, train
+    from dlcourse import checkpoints, experiments, layout, signals
 
     try:
         experiments.get(args.name)
@@ -65,17 +65,17 @@ def _train(args) -> int:
             out=args.out,
             progress=None,
         )
-    except train.TrainingInterrupted as err:
+    except signals.TrainingInterrupted as err:
         print(f"dlcourse: {err}; run the same command again to resume", file=sys.stderr)
-        return train.EXIT_RESUMABLE
-    if not train.Distributed.from_env().is_main:
+        return signals.EXIT_RESUMABLE
+    if not layout.ProcessLayout.from_env().is_main:
         return 0
     print(
         f"{result.name}: test accuracy {result.test_accuracy:.2%}, test loss "
         f"{result.test_loss:.4f}, {len(result.history)} epoch(s), {result.wall_time:.1f} s "
         f"on {result.provenance['device']} ({result.profile} profile)"
     )
-    print(f"result: {Path(result.run_dir) / train.RESULT_FILE}")
+    print(f"result: {Path(result.run_dir) / checkpoints.RESULT_FILE}")
     return 0
 
 
@@ -143,7 +143,7 @@ def _info(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``dlcourse`` command."""
-    from dlcourse import hardware, train
+    from dlcourse import config, hardware
 
     parser = argparse.ArgumentParser(prog="dlcourse", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the experiments and the results the course reported")
     p = sub.add_parser("train", help="train one experiment (or reuse its cached result)")
     p.add_argument("name", help="experiment name (see `dlcourse list`)")
-    p.add_argument("--framework", choices=train.FRAMEWORKS, help="default: the experiment's")
+    p.add_argument("--framework", choices=config.FRAMEWORKS, help="default: the experiment's")
     p.add_argument("--device", choices=hardware.DEVICES, default="auto")
     p.add_argument("--epochs", type=_positive, help="default: the experiment's")
     p.add_argument("--out", type=Path, help="run directory (default: the result cache)")
@@ -182,7 +182,7 @@ HANDLERS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    from dlcourse import data, hardware, train
+    from dlcourse import checkpoints, data, hardware
 
     args = build_parser().parse_args(argv)
     handler = getattr(args, "handler", None) or HANDLERS[args.command]
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ValueError, data.DataError, hardware.DeviceError) as err:
         print(f"dlcourse: {err}", file=sys.stderr)
         return 2
-    except train.CheckpointError as err:
+    except checkpoints.CheckpointError as err:
         print(f"dlcourse: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

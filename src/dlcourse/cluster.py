@@ -7,10 +7,10 @@ refused, so a job name like ``a $(rm -rf ~) b`` stays a job name.
 
 Walltime-safe jobs (``warning_seconds`` and ``requeue``) follow one contract with the program
 they run: shortly before the time limit the program receives SIGUSR1, writes a checkpoint and
-exits with code 75 (``EXIT_RESUME``); the script then puts the job back in the queue, and the
-next run resumes from the checkpoint. Slurm sends the warning itself (``--signal``) and the job
-requeues with ``scontrol requeue``. PBS has no such signal: the script sets its own timer from the
-walltime and, on code 75, submits itself again with ``qsub``.
+exits with code 75 (:data:`dlcourse.signals.EXIT_RESUMABLE`); the script then puts the job back
+in the queue, and the next run resumes from the checkpoint. Slurm sends the warning itself
+(``--signal``) and the job requeues with ``scontrol requeue``. PBS has no such signal: the script
+sets its own timer from the walltime and, on code 75, submits itself again with ``qsub``.
 
 Command line::
 
@@ -27,9 +27,9 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
+from dlcourse.signals import EXIT_RESUMABLE
+
 SCHEDULERS = ("slurm", "pbs")
-# The exit code by which a program says: "I wrote a checkpoint; run me again to finish".
-EXIT_RESUME = 75
 WARNING_SIGNAL = "USR1"
 RENDEZVOUS_PORT = 29500
 SUBMIT_HINTS = {
@@ -368,7 +368,7 @@ def _walltime_safe_lines(spec: JobSpec, launch: str) -> list[str]:
     lines = [
         "",
         f"# The program checkpoints on SIG{WARNING_SIGNAL} or SIGTERM and exits with "
-        f"{EXIT_RESUME} to be resumed.",
+        f"{EXIT_RESUMABLE} to be resumed.",
         "child=",
         "warned=0",
         'relay() { warned=1; if [ -n "$child" ]; then kill -s "$1" "$child" 2>/dev/null; fi; }',
@@ -392,7 +392,7 @@ def _walltime_safe_lines(spec: JobSpec, launch: str) -> list[str]:
     ]
     if spec.scheduler == "pbs" and spec.warning_seconds:
         lines.append('kill "$timer" 2>/dev/null')
-    resume = f'[ "$status" -eq {EXIT_RESUME} ]'
+    resume = f'[ "$status" -eq {EXIT_RESUMABLE} ]'
     if spec.torchrun:
         # torchrun reports a worker that stopped on a signal as a failure, not as code 75.
         resume += ' || { [ "$warned" -eq 1 ] && [ "$status" -ne 0 ]; }'
@@ -531,7 +531,7 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="modules to load; repeat for several lines",
     )
     add("--env", action="append", default=[], metavar="NAME=VALUE", help="variable to export")
-    add("--requeue", action="store_true", help=f"requeue when the command exits {EXIT_RESUME}")
+    add("--requeue", action="store_true", help=f"requeue when the command exits {EXIT_RESUMABLE}")
     add("--torchrun", action="store_true", help="start the command with torchrun")
     # Not dest="command": the main parser may keep the subcommand's name there.
     add("job_command", nargs="*", metavar="COMMAND", help="the command to run, after --")

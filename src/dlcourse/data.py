@@ -3,7 +3,8 @@
 The files are looked for in, in order: the ``directory`` argument, the ``DLCOURSE_DATA``
 environment variable, and a per-user cache directory. Missing files are downloaded there from
 the public mirrors. Every payload is checked against the SHA-256 of the original, decompressed
-file, so any faithful gzip of it is accepted and nothing else is.
+file, so any faithful gzip of it is accepted and nothing else is. Under a cut-down profile
+(``DLCOURSE_PROFILE=smoke``) ``load_mnist`` returns only the first images of each split.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ import functools
 import gzip
 import hashlib
 import os
+import warnings
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pooch
+
+from dlcourse import profiles
 
 ENV_VAR = "DLCOURSE_DATA"
 NUM_CLASSES = 10
@@ -232,18 +236,58 @@ def _download(
     )
 
 
+class SubsetWarning(UserWarning):
+    """Only part of MNIST was loaded: results are not comparable with published ones."""
+
+
+# The profiles already announced in this process: the warning is given once, not on every load.
+_announced: set[str] = set()
+
+
 def load_mnist(
     directory: str | os.PathLike[str] | None = None,
     *,
     mirrors: Sequence[str] = MIRRORS,
     progressbar: bool = True,
+    profile: profiles.Profile | None = None,
 ) -> MNIST:
     """Return MNIST's official 60,000/10,000 split, downloading the files if they are missing.
 
+    Under a cut-down ``profile`` (default: the one ``$DLCOURSE_PROFILE`` names) only the first
+    images and labels of each split are returned, with a ``SubsetWarning`` the first time.
     The arrays are read-only and shared between calls, so loading again costs nothing.
     """
+    profile = profile or profiles.current_profile()
     paths = fetch_mnist(directory, mirrors=mirrors, progressbar=progressbar)
-    return _load_verified(tuple(paths[spec.name] for spec in MNIST_FILES))
+    mnist = subset(_load_verified(tuple(paths[spec.name] for spec in MNIST_FILES)), profile)
+    cut = (profile.train_limit, profile.test_limit) != (None, None)
+    if cut and profile.name not in _announced:
+        _announced.add(profile.name)
+        warnings.warn(
+            f"{profile.name} profile ({profiles.ENV_VAR}): only the first "
+            f"{len(mnist.train_images):,} training and {len(mnist.test_images):,} test images "
+            "of MNIST; results are NOT comparable with published ones",
+            SubsetWarning,
+            stacklevel=2,
+        )
+    return mnist
+
+
+def subset(mnist: MNIST, profile: profiles.Profile) -> MNIST:
+    """Return the first images and labels of each split that ``profile`` allows (all under full).
+
+    The arrays are views of the read-only originals; cutting a cut set again changes nothing.
+    """
+    n_train, n_test = profile.train_limit, profile.test_limit
+    if n_train is None and n_test is None:
+        return mnist
+    return replace(
+        mnist,
+        train_images=mnist.train_images[:n_train],
+        train_labels=mnist.train_labels[:n_train],
+        test_images=mnist.test_images[:n_test],
+        test_labels=mnist.test_labels[:n_test],
+    )
 
 
 @functools.lru_cache(maxsize=4)

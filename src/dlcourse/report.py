@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 import numpy as np
 
+from dlcourse.config import RunResult
 from dlcourse.experiments import Experiment, in_band
 from dlcourse.profiles import PROFILES
-from dlcourse.train import RunResult
 
 COLUMNS = ("2018 course", "this build", "band", "in band")
 
@@ -49,6 +48,14 @@ def describe_run(result: RunResult) -> str:
     )
 
 
+def machine_text(result: RunResult) -> str:
+    """Return the machine a result was measured on, e.g. 'AMD EPYC 7B13 (2 cores), NVIDIA H100'."""
+    prov = result.provenance
+    cores = f" ({prov['cpu_count']} cores)" if prov.get("cpu_count") else ""
+    gpu = f", {prov['gpu']}" if prov.get("gpu") else ""
+    return f"{prov.get('cpu') or 'an unknown CPU'}{cores}{gpu}"
+
+
 def in_band_text(experiment: Experiment, result: RunResult) -> str:
     """Return 'yes' or 'no', or say that a cut-down profile's result is not checked."""
     if not is_full_fidelity(result):
@@ -58,24 +65,33 @@ def in_band_text(experiment: Experiment, result: RunResult) -> str:
     return "yes" if in_band(experiment, result) else "no"
 
 
-def comparison_table(rows: Iterable[tuple[Experiment, RunResult]]):
-    """Return a pandas DataFrame, one row per experiment: 2018 course, this build, band, in band."""
+def seed_table(rows: Iterable[tuple[Experiment, float, str]]):
+    """Return a pandas DataFrame of the 2018 course's results beside this build's.
+
+    Each row is (experiment, measured test accuracy as a fraction, in-band verdict); the
+    columns are 2018 course, this build, band and in band, one row per experiment.
+    """
     import pandas as pd
 
     records = {
         experiment.title: (
             experiment.reported_text(),
-            f"{result.test_accuracy:.2%}",
+            f"{accuracy:.2%}",
             f"{experiment.low:g}–{experiment.high:g}%",
-            in_band_text(experiment, result),
+            verdict,
         )
-        for experiment, result in rows
+        for experiment, accuracy, verdict in rows
     }
     if not records:
-        raise ValueError("comparison_table needs at least one (experiment, result) pair")
+        raise ValueError("a comparison table needs at least one experiment and its result")
     table = pd.DataFrame.from_dict(records, orient="index", columns=list(COLUMNS))
     table.index.name = "model"
     return table
+
+
+def comparison_table(rows: Iterable[tuple[Experiment, RunResult]]):
+    """Return :func:`seed_table` for runs of the training engine."""
+    return seed_table((e, r.test_accuracy, in_band_text(e, r)) for e, r in rows)
 
 
 def require_in_band(experiment: Experiment, result: RunResult) -> None:
@@ -88,7 +104,8 @@ def require_in_band(experiment: Experiment, result: RunResult) -> None:
         raise ResultOutOfBand(
             f"{experiment.name}: measured {result.test_accuracy:.2%} lies outside the band "
             f"{experiment.low:g}–{experiment.high:g}% around the 2018 course's "
-            f"{experiment.reported_text()} (run in {result.run_dir})"
+            f"{experiment.reported_text()} (measured on {machine_text(result)}, "
+            f"run in {result.run_dir})"
         )
 
 
@@ -103,17 +120,3 @@ def predicted_labels(model, x: np.ndarray) -> np.ndarray:
             [model(torch.from_numpy(x[i : i + 1000])) for i in range(0, len(x), 1000)]
         )
     return logits.argmax(dim=1).numpy()
-
-
-def silence_native_stderr() -> None:
-    """Send what compiled code writes straight to file descriptor 2 to the null device.
-
-    TensorFlow's C++ runtime logs there as it loads and starts devices, whatever
-    ``TF_CPP_MIN_LOG_LEVEL`` says; in a notebook kernel, Python's own warnings go through
-    ``sys.stderr``, not descriptor 2, and still show.
-    """
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-    finally:
-        os.close(devnull)

@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlcourse.experiments import Experiment
+from dlcourse import report
+from dlcourse.experiments import Experiment, in_band
 
 # The official split: a run on fewer images is not comparable with published results.
 FULL_TRAIN_IMAGES = 60_000
 FULL_TEST_IMAGES = 10_000
-COLUMNS = ("2018 course", "this build", "band", "in band")
 
 
 class SavedRunError(Exception):
@@ -98,11 +98,6 @@ def load(name: str, folder: str | os.PathLike[str]) -> SavedRun:
     )
 
 
-def in_band(experiment: Experiment, run: SavedRun) -> bool:
-    """Return True if the run's test accuracy (as %) lies in the experiment's band."""
-    return experiment.low <= 100 * run.test_accuracy <= experiment.high
-
-
 def describe(run: SavedRun) -> str:
     """Return one line: accuracy, epochs, training time and the data it saw."""
     data = (
@@ -120,20 +115,12 @@ def describe(run: SavedRun) -> str:
 
 
 def comparison_table(rows: Iterable[tuple[Experiment, SavedRun]]):
-    """Return a pandas DataFrame, one row per experiment: 2018 course, this build, band, in band."""
-    import pandas as pd
-
-    records = {
-        experiment.title: (
-            experiment.reported_text(),
-            f"{run.test_accuracy:.2%}",
-            f"{experiment.low:g}–{experiment.high:g}%",
-            ("yes" if in_band(experiment, run) else "no") if run.is_full else "not checked",
+    """Return the 2018 course's results beside the saved runs' (see :func:`report.seed_table`)."""
+    return report.seed_table(
+        (
+            e,
+            run.test_accuracy,
+            ("yes" if in_band(e, run) else "no") if run.is_full else "not checked",
         )
-        for experiment, run in rows
-    }
-    if not records:
-        raise ValueError("comparison_table needs at least one (experiment, run) pair")
-    table = pd.DataFrame.from_dict(records, orient="index", columns=list(COLUMNS))
-    table.index.name = "model"
-    return table
+        for e, run in rows
+    )

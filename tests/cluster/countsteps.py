@@ -2,8 +2,9 @@
 
 It takes ``--steps`` steps of ``--step-seconds`` each, adding a deterministic number per step.
 On SIGUSR1 or SIGTERM it finishes the current step, writes ``OUT/checkpoint.json`` atomically and
-exits with code 75; run again, it resumes from the checkpoint. When all steps are done it writes
-``OUT/result.json``. Each start appends ``$SLURM_RESTART_COUNT`` to ``OUT/starts.txt``.
+exits with code 75 (``EXIT_RESUMABLE``); run again, it resumes from the checkpoint. When all
+steps are done it writes ``OUT/result.json``. Each start appends ``$SLURM_RESTART_COUNT`` to
+``OUT/starts.txt``.
 """
 
 from __future__ import annotations
@@ -16,14 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-EXIT_RESUME = 75
-
-
-def write_json_atomically(path: Path, value: dict) -> None:
-    """Write JSON so a reader sees the old file or the new one, never half of one."""
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(value))
-    os.replace(partial, path)
+from dlcourse.files import atomic_write
+from dlcourse.signals import EXIT_RESUMABLE
 
 
 def main() -> int:
@@ -46,10 +41,10 @@ def main() -> int:
         time.sleep(args.step_seconds)
         state = {"step": state["step"] + 1, "total": state["total"] + state["step"] ** 2}
         if stop_requested:
-            write_json_atomically(checkpoint, state)
+            atomic_write(checkpoint, json.dumps(state).encode())
             print(f"stopped at step {state['step']}: checkpoint written", flush=True)
-            return EXIT_RESUME
-    write_json_atomically(args.out / "result.json", state)
+            return EXIT_RESUMABLE
+    atomic_write(args.out / "result.json", json.dumps(state).encode())
     print(f"finished {state['step']} steps", flush=True)
     return 0
 
