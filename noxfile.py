@@ -1,8 +1,10 @@
 """Sessions that lint, test and build the course book.
 
-Plain ``nox`` runs what CI runs: ``lint``, ``tests``, ``cluster`` and ``book``.
+Plain ``nox`` runs what CI runs: ``lint``, ``tests``, ``cluster``, ``book`` and ``downloads``.
 All sessions share one environment (``.nox/stack``) holding the framework stack,
 so the ~3 GB of TensorFlow, PyTorch and Jupyter Book install once, not once per session.
+``downloads`` also keeps a reader's environment (``.nox/downloads``): the frameworks and the
+library's wheel, nothing else.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nox
 import tomllib
 
-nox.options.sessions = ["lint", "tests", "cluster", "book"]
+nox.options.sessions = ["lint", "tests", "cluster", "book", "downloads"]
 nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).resolve().parent
@@ -28,6 +31,27 @@ HTML = BUILD / "html"
 # The newest torch this book is verified with; below 2.14 a CPU-only 2.13 wheel keeps CI small.
 TORCH = "torch>=2.4,<2.14"
 EXTRAS = "book,test,lint"
+# A reader's environment for the downloaded examples: the frameworks, the wheel, and what runs
+# a notebook. Nothing else of the stack, and nothing that points back at src/.
+READER = ROOT / ".nox" / "downloads"
+NOTEBOOK_TOOLS = ("nbclient", "ipykernel")
+# What a reader's shell may hold besides PATH, HOME and the data: locale, temp dir, the GPUs,
+# and the machine's OpenBLAS settings (wrong results or crashes without them on some CPUs).
+READER_PASSES = (
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "TMPDIR",
+    "CUDA_VISIBLE_DEVICES",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+)
+# Run a notebook top to bottom in the current folder; a failing cell raises with its traceback.
+RUN_NOTEBOOK = (
+    "import sys, nbclient, nbformat; "
+    "notebook = nbformat.read(sys.argv[1], as_version=4); "
+    "nbclient.NotebookClient(notebook, timeout=900, kernel_name='python3').execute()"
+)
 
 
 def _stack_stamp() -> str:
@@ -69,8 +93,9 @@ def run(session: nox.Session, env: dict[str, str], tool: str, *args: str) -> Non
 def lint(session: nox.Session) -> None:
     """Check style and common mistakes with ruff."""
     env = stack(session)
-    run(session, env, "ruff", "check", "src", "tests", "gallery", "noxfile.py")
-    run(session, env, "ruff", "format", "--check", "src", "tests", "gallery", "noxfile.py")
+    paths = ["src", "tests", "gallery", "book/_ext", "book/scripts", "noxfile.py"]
+    run(session, env, "ruff", "check", *paths)
+    run(session, env, "ruff", "format", "--check", *paths)
 
 
 @nox.session(venv_backend="none")
@@ -150,3 +175,140 @@ def book(session: nox.Session) -> None:
     )
     run(session, env, "pytest", "-m", "book")
     session.log(f"The book is in {HTML / 'index.html'}")
+
+
+def _wheel_tools():
+    """Return the module that builds the wheel and names the frameworks the pages install."""
+    if str(ROOT / "book" / "_ext") not in sys.path:
+        sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    import dlcourse_wheel
+
+    return dlcourse_wheel
+
+
+def _reader_requirements() -> list[str]:
+    """Return what the gallery pages tell a reader to install, with torch kept to ``TORCH``."""
+    tools = _wheel_tools()
+    frameworks = zip(tools.FRAMEWORKS, tools.requirements(), strict=True)
+    return [TORCH if name == "torch" else wanted for name, wanted in frameworks]
+
+
+def reader_env(session: nox.Session, wheel: Path) -> Path:
+    """Create or reuse the reader's environment, install the wheel; return its ``python``."""
+    python = READER / "bin" / "python"
+    wanted = [*_reader_requirements(), *NOTEBOOK_TOOLS]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    stamp = hashlib.sha256(
+        json.dumps([wanted, project["dependencies"], sys.version]).encode()
+    ).hexdigest()
+    stamp_file = READER / ".dlcourse-stamp"
+    pip = [str(python), "-m", "pip", "install", "--quiet"]
+    if stamp_file.exists() and stamp_file.read_text() == stamp:
+        session.run(*pip, "--no-deps", "--force-reinstall", str(wheel), external=True)
+        return python
+    session.log(f"Installing {' '.join(wanted)} and {wheel.name} into {READER}")
+    shutil.rmtree(READER, ignore_errors=True)
+    session.run(sys.executable, "-m", "venv", str(READER), external=True)
+    session.run(*pip, "--upgrade", "pip", external=True)
+    session.run(*pip, *wanted, str(wheel), external=True)
+    stamp_file.write_text(stamp)
+    return python
+
+
+def _check_installed_copy(session: nox.Session, python: Path) -> None:
+    """Fail unless ``python`` imports dlcourse from its own environment, not from src/."""
+    where = session.run(
+        str(python), "-c", "import dlcourse; print(dlcourse.__file__)", external=True, silent=True
+    ).splitlines()[-1]
+    if not Path(where).is_relative_to(python.parent.parent):
+        session.error(f"the reader's environment imports dlcourse from {where}, not its own copy")
+
+
+@nox.session(venv_backend="none")
+def downloads(session: nox.Session) -> None:
+    """Run every gallery example as a reader would: downloaded into an empty folder.
+
+    The library's wheel goes into a fresh environment (``.nox/downloads``) holding only the
+    frameworks the gallery pages name; each ``plot_*.py`` script, then each notebook made of it,
+    runs there in an empty folder with a fresh HOME, under ``DLCOURSE_PROFILE=smoke``.
+    Names as arguments pick examples (``nox -s downloads -- plot_cnn``).
+    """
+    env = stack(session)
+    started = time.monotonic()
+    wheel = _wheel_tools().build_wheel(BUILD / "wheel", python=str(STACK / "bin" / "python"))
+    python = reader_env(session, wheel)
+    _check_installed_copy(session, python)
+    session.log(f"Wheel and environment ready in {time.monotonic() - started:.0f} s")
+
+    scripts = sorted((ROOT / "gallery").glob("**/plot_*.py"))
+    if session.posargs:
+        chosen = set(session.posargs)
+        scripts = [s for s in scripts if {s.stem, s.stem.removeprefix("plot_")} & chosen]
+    if not scripts:
+        session.error(f"no gallery script matches {' '.join(session.posargs)}")
+    scratch = Path(tempfile.mkdtemp(prefix="dlcourse-downloads-"))
+    # The data as the library finds it, fetched once here rather than into each fresh HOME.
+    data_dir = session.run(
+        str(STACK / "bin" / "python"),
+        "-c",
+        "from dlcourse import data; data.fetch_mnist(progressbar=False); print(data.data_dir())",
+        env=env,
+        external=True,
+        silent=True,
+    ).splitlines()[-1]
+    reader = {name: os.environ[name] for name in READER_PASSES if name in os.environ}
+    reader.update(
+        PATH=f"{python.parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
+        DLCOURSE_DATA=data_dir,
+        DLCOURSE_PROFILE="smoke",
+        MPLBACKEND="Agg",
+    )
+
+    def run_in_empty_folder(download: Path, *command: str) -> bool:
+        """Copy one download into a new empty folder, run ``command`` there; return success."""
+        folder = scratch / f"{download.parent.name}-{download.name}"
+        (folder / "home").mkdir(parents=True)
+        (folder / "run").mkdir()
+        shutil.copy2(download, folder / "run" / download.name)
+        with session.chdir(folder / "run"):
+            try:
+                session.run(
+                    *command,
+                    env={**reader, "HOME": str(folder / "home")},
+                    include_outer_env=False,
+                    external=True,
+                )
+            except nox.command.CommandFailed:
+                return False
+        return True
+
+    failed = []
+    started = time.monotonic()
+    for script in scripts:
+        name = script.relative_to(ROOT)
+        if not run_in_empty_folder(script, str(python), script.name):
+            failed.append(f"{name} (as a script)")
+    for script in scripts:
+        notebook = _notebook(session, env, script, scratch / "notebooks")
+        if not run_in_empty_folder(notebook, str(python), "-c", RUN_NOTEBOOK, notebook.name):
+            failed.append(f"{script.relative_to(ROOT).with_suffix('.ipynb')} (as a notebook)")
+    session.log(f"Ran {len(scripts)} scripts and notebooks in {time.monotonic() - started:.0f} s")
+    if failed:
+        session.error(
+            f"{len(failed)} download(s) failed in a fresh environment (their folders are under "
+            f"{scratch}):\n  " + "\n  ".join(failed)
+        )
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _notebook(session: nox.Session, env: dict[str, str], script: Path, folder: Path) -> Path:
+    """Return the notebook a reader downloads for ``script``: the book's, or one made now."""
+    built = ROOT / "book" / script.relative_to(ROOT).with_suffix(".ipynb")
+    if built.exists() and built.stat().st_mtime >= script.stat().st_mtime:
+        return built
+    # No build, or one older than the script: convert it as sphinx-gallery does, in scratch.
+    copy = folder / script.parent.name / script.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(script, copy)
+    run(session, env, "sphinx_gallery_py2jupyter", str(copy))
+    return copy.with_suffix(".ipynb")

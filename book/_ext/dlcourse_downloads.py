@@ -1,0 +1,128 @@
+"""Sphinx extension: the library's wheel beside the downloads, and how to run a downloaded example.
+
+At the start of a build the library's wheel is built (``dlcourse_wheel.build_wheel``) and its
+file name, version included, becomes the ``dlcourse_wheel`` setting and the MyST substitution
+``{{ dlcourse_wheel }}``. The ``run-example`` directive links the wheel as a download and shows
+the commands that run an example in a fresh virtual environment; every sphinx-gallery page gets
+one, just above its download buttons (example pages) or at its end (index pages).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import dlcourse_wheel
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.util.docutils import SphinxDirective
+
+VENV = "python3 -m venv dl && . dl/bin/activate"
+
+
+def build_wheel(app: Sphinx, config: Config) -> None:
+    """Build the wheel next to the output and record its path in the configuration."""
+    wheel = dlcourse_wheel.build_wheel(Path(app.outdir).parent / "wheel")
+    config.dlcourse_wheel = str(wheel)
+    if "myst_substitutions" in config:
+        config.myst_substitutions = {**config.myst_substitutions, "dlcourse_wheel": wheel.name}
+
+
+class RunExample(SphinxDirective):
+    """Say how to run a downloaded example: ``.. run-example:: plot_cnn.py``."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        script = self.arguments[0]
+        wheel = Path(self.config.dlcourse_wheel)
+        # A download link as the :download: role makes it: Sphinx copies the file into _downloads.
+        link = addnodes.download_reference(
+            "",
+            "",
+            reftarget="/" + Path(os.path.relpath(wheel, self.env.srcdir)).as_posix(),
+            refdoc=self.env.docname,
+            refdomain="",
+            reftype="download",
+            refexplicit=True,
+            refwarn=False,
+        )
+        link += nodes.literal(wheel.name, wheel.name, classes=["xref", "download"])
+        if Path(self.env.docname).name == Path(script).stem:
+            what = [nodes.Text("Download this example's script and the library's wheel, ")]
+        else:
+            what = [
+                nodes.Text("Download an example's script, say "),
+                nodes.literal(script, script),
+                nodes.Text(" (the links are at the end of its page), and the library's wheel, "),
+            ]
+        intro = nodes.paragraph(
+            "",
+            "",
+            nodes.strong("", "Run it on your own machine."),
+            nodes.Text(" "),
+            *what,
+            link,
+            nodes.Text(
+                ", into one folder. There, make a virtual environment holding the frameworks "
+                "and the library, and run the script:"
+            ),
+        )
+        frameworks = " ".join(f'"{r}"' for r in dlcourse_wheel.requirements())
+        commands = f"{VENV}\npip install {frameworks} ./{wheel.name}\npython {script}"
+        block = nodes.literal_block(commands, commands, language="bash")
+        cpu, gpu = dlcourse_wheel.requirements()[0], dlcourse_wheel.requirements(gpu=True)[0]
+        notebook = Path(script).with_suffix(".ipynb").name
+        note = nodes.paragraph(
+            "",
+            "",
+            nodes.Text("On a GPU node, install "),
+            nodes.literal(f'"{gpu}"', f'"{gpu}"'),
+            nodes.Text(" in place of "),
+            nodes.literal(f'"{cpu}"', f'"{cpu}"'),
+            nodes.Text(". To run the notebook instead, add "),
+            nodes.literal("jupyterlab", "jupyterlab"),
+            nodes.Text(" to the install and type "),
+            nodes.literal(f"jupyter lab {notebook}", f"jupyter lab {notebook}"),
+            nodes.Text("."),
+        )
+        return [intro, block, note]
+
+
+def _gallery_dirs(config: Config) -> list[str]:
+    """Return the folders, relative to the source folder, that sphinx-gallery writes pages into."""
+    dirs = getattr(config, "sphinx_gallery_conf", {}).get("gallery_dirs", [])
+    return [dirs] if isinstance(dirs, str) else list(dirs)
+
+
+def add_to_gallery_page(app: Sphinx, docname: str, source: list[str]) -> None:
+    """Append a ``run-example`` to a generated gallery page, above its download buttons."""
+    inside = [d for d in _gallery_dirs(app.config) if docname.startswith(f"{d.rstrip('/')}/")]
+    name = Path(docname).name
+    if not inside or name == "sg_execution_times":
+        return
+    if name.startswith("plot_"):
+        script = f"{name}.py"
+    else:
+        # An index page: name the first example under it.
+        scripts = sorted(Path(app.srcdir, docname).parent.rglob("plot_*.py"))
+        if not scripts:
+            return
+        script = scripts[0].name
+    directive = f"\n.. run-example:: {script}\n\n"
+    # sphinx-gallery's download buttons follow the label ``.. _sphx_glr_download_<page>:``.
+    buttons = re.search(r"^\.\. _sphx_glr_download_", source[0], flags=re.MULTILINE)
+    at = buttons.start() if buttons else len(source[0])
+    source[0] = source[0][:at] + directive + source[0][at:]
+
+
+def setup(app: Sphinx) -> dict:
+    """Register the setting, the directive and the hooks."""
+    app.add_config_value("dlcourse_wheel", "", "env")
+    app.add_directive("run-example", RunExample)
+    app.connect("config-inited", build_wheel)
+    app.connect("source-read", add_to_gallery_page)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
