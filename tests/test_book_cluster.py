@@ -6,13 +6,15 @@ was built elsewhere than ``_build/html``.
 
 from __future__ import annotations
 
+import inspect
 import os
+import textwrap
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 
-from dlcourse import cluster
+from dlcourse import checkpoints, cluster, files, loop, signals, torch_trainer
 
 pytestmark = pytest.mark.book
 
@@ -67,10 +69,33 @@ def test_the_chapter_shows_exactly_the_jobs_the_cluster_tests_submit(page):
 
 def test_the_chapter_resumes_a_warned_run_in_front_of_the_reader(page):
     outputs = "\n".join(o.get_text() for o in page.select(".cell_output"))
-    assert f"first run, exit status {cluster.EXIT_RESUME}" in outputs
+    assert f"first run, exit status {signals.EXIT_RESUMABLE}" in outputs
     assert "stopped by signal" in outputs
     assert "second run, exit status 0" in outputs
     assert "resuming after epoch" in outputs
+
+
+def test_the_chapter_shows_the_plain_loop_first_then_each_addition_from_the_library(page):
+    blocks = [block.strip() for block in _code_blocks(page)]
+    shown = [
+        loop.train_epoch,
+        checkpoints.write_checkpoint,
+        files.atomic_write,
+        signals.StopFlag,
+        torch_trainer.ShareOfBatches.__iter__,
+        torch_trainer.ShareOfBatches.__init__,
+        torch_trainer.TorchTrainer.train_epoch,
+    ]
+    places = []
+    for obj in shown:
+        source = textwrap.dedent(inspect.getsource(obj)).strip()
+        assert source in blocks, f"{obj.__qualname__} is not shown as the library has it"
+        places.append(blocks.index(source))
+    assert places[0] == min(places), "the plain loop comes before the additions"
+    outputs = "\n".join(o.get_text() for o in page.select(".cell_output"))
+    assert "batch 2: examples [4, 5, 6, 7]" in outputs and "stopped: True" in outputs
+    assert "batch 3:" not in outputs
+    assert "process 1 of 2: [[1, 3], [5, 7], [9, 11]]" in outputs
 
 
 def test_the_timing_table_has_measured_rows_and_says_which_device(page):
