@@ -107,3 +107,22 @@ def test_classical_baselines_are_measured():
     assert len(accuracies) >= 4
     # A kernel SVM on MNIST is far above the 10% of guessing; a broken run would not be.
     assert max(accuracies) > 90
+
+
+GALLERY_PAGES = sorted(
+    f"book/gallery/{path.parent.name}/{path.stem}.html"
+    for path in (HTML.parents[1] / "gallery").glob("*/plot_*.py")
+)
+
+
+@pytest.mark.parametrize("page_path", GALLERY_PAGES)
+def test_gallery_page_says_how_to_run_it_and_links_the_wheel(page_path):
+    page = _page(page_path)
+    script = Path(page_path).with_suffix(".py").name
+    code = " ".join(block.get_text() for block in page.select("pre"))
+    assert "python3 -m venv" in code and f"python {script}" in code, page_path
+    wheels = [a["href"] for a in page.select("a[href]") if a["href"].endswith(".whl")]
+    assert wheels, f"{page_path}: no link to the library's wheel"
+    for href in wheels:
+        assert (HTML / Path(page_path).parent / href).resolve().is_file(), href
+        assert Path(href).name in code, "the install command names another wheel than the link"
