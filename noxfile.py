@@ -159,6 +159,14 @@ def book(session: nox.Session) -> None:
     # Runs trained for the book live with the build: a fresh build measures everything afresh,
     # and pages of the same build share each run instead of training it twice.
     env["DLCOURSE_CACHE"] = os.environ.get("DLCOURSE_CACHE", str(BUILD / "runs"))
+    # Chapters read what the gallery examples saved, which the execution cache cannot see:
+    # when an example changes, every chapter runs again rather than show an old run's numbers.
+    digest_file = BUILD / ".gallery-digest"
+    digest = _examples_digest()
+    if not digest_file.exists() or digest_file.read_text() != digest:
+        if (BUILD / ".jupyter_cache").exists():
+            session.log("The gallery examples changed: every chapter is executed again")
+        shutil.rmtree(BUILD / ".jupyter_cache", ignore_errors=True)
     run(
         session,
         env,
@@ -173,8 +181,20 @@ def book(session: nox.Session) -> None:
         "--keep-going",
         *session.posargs,
     )
+    digest_file.write_text(digest)
     run(session, env, "pytest", "-m", "book")
     session.log(f"The book is in {HTML / 'index.html'}")
+
+
+def _examples_digest() -> str:
+    """Return a digest of the example scripts whose saved runs the chapters read."""
+    scripts = sorted(
+        [*(ROOT / "gallery").glob("**/*.py"), *(ROOT / "book" / "scripts").glob("*.py")]
+    )
+    digest = hashlib.sha256()
+    for script in scripts:
+        digest.update(script.relative_to(ROOT).as_posix().encode() + b"\0" + script.read_bytes())
+    return digest.hexdigest()
 
 
 def _wheel_tools():
