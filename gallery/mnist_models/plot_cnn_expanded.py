@@ -59,10 +59,10 @@ import matplotlib.pyplot as plt
 digit = x_train[:1].repeat(8, axis=0)
 moved = keras.ops.convert_to_numpy(augment(digit, training=True))
 fig, axes = plt.subplots(1, 8, figsize=(8, 1.3))
+fig.suptitle("One training digit, as eight epochs might see it")
 for ax, image in zip(axes, moved):
     ax.imshow(image[..., 0], cmap="gray_r")
     ax.axis("off")
-fig.suptitle("One training digit, as eight epochs might see it")
 
 # %%
 # The network
