@@ -28,19 +28,9 @@ class Arrays:
 
 def prepare_data(config: TrainConfig, profile: Profile, mnist: data.MNIST | None = None) -> Arrays:
     """Return the arrays a run trains and tests on, cut to the profile and augmented."""
-    mnist = mnist or data.load_mnist()
+    mnist = data.subset(mnist or data.load_mnist(), profile)
     train_images, train_labels = mnist.train_images, mnist.train_labels
     test_images, test_labels = mnist.test_images, mnist.test_labels
-    if profile.train_limit is not None:
-        train_images, train_labels = (
-            train_images[: profile.train_limit],
-            train_labels[: profile.train_limit],
-        )
-    if profile.test_limit is not None:
-        test_images, test_labels = (
-            test_images[: profile.test_limit],
-            test_labels[: profile.test_limit],
-        )
     if config.augment == "shifts":
         train_images, train_labels = augment.expand_with_shifts(train_images, train_labels)
 
