@@ -1,0 +1,29 @@
+"""Shared helpers for the checks of the built HTML book."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+
+
+def toc_chapters() -> list[str]:
+    """Return the chapter files the table of contents names, in order, gallery pages left out."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc["parts"]:
+        files += [entry["file"] for entry in part["chapters"] if "file" in entry]
+    return [file for file in files if not file.startswith("book/gallery")]
+
+
+def page(relative: str) -> BeautifulSoup:
+    """Return the parsed built page at ``relative`` under the HTML folder, or fail the test."""
+    path = HTML / relative
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: build the book first with `nox -s book`")
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
