@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ import yaml
 from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
+# DLCOURSE_HTML names the HTML folder when the book was built elsewhere than _build/html.
+HTML = Path(os.environ.get("DLCOURSE_HTML") or ROOT / "_build" / "html")
 
 
 def toc_chapters() -> list[str]:

@@ -7,10 +7,9 @@ was built elsewhere than ``_build/html``.
 from __future__ import annotations
 
 import inspect
-import os
 import textwrap
-from pathlib import Path
 
+import bookpages
 import pytest
 from bs4 import BeautifulSoup
 
@@ -18,9 +17,6 @@ from dlcourse import checkpoints, cluster, files, loop, signals, torch_trainer
 
 pytestmark = pytest.mark.book
 
-HTML = Path(
-    os.environ.get("DLCOURSE_HTML") or Path(__file__).resolve().parents[1] / "_build" / "html"
-)
 PAGE = "book/running_on_a_cluster.html"
 # The example folder and environment the chapter renders the course's jobs for.
 WORKDIR = "/work/alice/dlcourse"
@@ -29,10 +25,7 @@ VENV = "/work/alice/dlcourse/.venv"
 
 @pytest.fixture(scope="module")
 def page() -> BeautifulSoup:
-    path = HTML / PAGE
-    if not path.is_file():
-        pytest.fail(f"{path} is missing: build the book first")
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    return bookpages.page(PAGE)
 
 
 def _code_blocks(page: BeautifulSoup) -> list[str]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
+import bookpages
 import pytest
 from bs4 import BeautifulSoup
 
@@ -19,8 +19,8 @@ from dlcourse import experiments, hardware, models, saved_runs
 
 pytestmark = pytest.mark.book
 
-ROOT = Path(__file__).resolve().parents[1]
-HTML = Path(os.environ.get("DLCOURSE_HTML") or ROOT / "_build" / "html")
+ROOT = bookpages.ROOT
+HTML = bookpages.HTML
 GALLERY = ROOT / "gallery" / "mnist_models"
 # The examples that train convolutional networks: on a GPU where there is one.
 HEAVY_SCRIPTS = ["plot_cnn", "plot_cnn_expanded", "plot_pytorch_example"]
@@ -38,11 +38,7 @@ CHAPTERS = [*CHAPTER_EXPERIMENTS, "further_reading"]
 TABLE_HEADER = ["2018 course", "this build", "band", "in band"]
 
 
-def _page(relative: str) -> BeautifulSoup:
-    path = HTML / relative
-    if not path.is_file():
-        pytest.fail(f"{path} is missing: build the book first (nox -s book)")
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+_page = bookpages.page
 
 
 def _comparison_rows(page: BeautifulSoup) -> dict[str, dict[str, str]]:

@@ -298,3 +298,27 @@ def test_training_engine_sees_the_same_arrays_under_a_smoke_environment(
     for field in ("x_train", "y_train", "x_test", "y_test"):
         np.testing.assert_array_equal(getattr(got, field), getattr(expected, field))
     assert got.x_train.shape == (2_000, 784) and got.x_test.shape == (1_000, 784)
+
+
+# --- the validation split -------------------------------------------------------------------
+
+
+def test_validation_split_is_seeded_disjoint_and_sized():
+    images = np.arange(100).reshape(100, 1)
+    labels = np.arange(100) % 10
+    x_train, y_train, x_val, y_val = data.validation_split(images, labels, 20, 50)
+    assert (len(x_train), len(x_val)) == (50, 20)
+    assert not set(x_train[:, 0]) & set(x_val[:, 0])
+    np.testing.assert_array_equal(y_train, x_train[:, 0] % 10)  # labels travel with images
+    again = data.validation_split(images, labels, 20, 50)
+    np.testing.assert_array_equal(again[2], x_val)
+    order = np.random.default_rng(0).permutation(100)
+    np.testing.assert_array_equal(x_val[:, 0], order[:20])
+    rest = data.validation_split(images, labels, 20)
+    assert len(rest[0]) == 80
+
+
+@pytest.mark.parametrize(("n_validation", "n_train"), [(0, None), (100, None), (20, 81), (20, 0)])
+def test_validation_split_refuses_sizes_that_do_not_fit(n_validation, n_train):
+    with pytest.raises(ValueError, match="must lie in"):
+        data.validation_split(np.zeros((100, 1)), np.zeros(100), n_validation, n_train)

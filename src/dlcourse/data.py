@@ -341,3 +341,24 @@ def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"labels must lie in 0..{num_classes - 1}")
     return np.eye(num_classes, dtype=np.float32)[labels]
+
+
+def validation_split(
+    images: np.ndarray, labels: np.ndarray, n_validation: int, n_train: int | None = None, seed=0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``(x_train, y_train, x_val, y_val)``: a seeded shuffle, validation images first.
+
+    The first ``n_validation`` of the shuffled images validate; the next ``n_train`` (all the
+    rest by default) train, so the two never share an image and every run draws the same split.
+    """
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    available = len(images) - n_validation
+    if n_validation < 1 or available < 1:
+        raise ValueError(f"n_validation must lie in 1..{len(images) - 1}, not {n_validation}")
+    n_train = available if n_train is None else n_train
+    if not 1 <= n_train <= available:
+        raise ValueError(f"n_train must lie in 1..{available} after the validation images")
+    order = np.random.default_rng(seed).permutation(len(images))
+    validation, train = order[:n_validation], order[n_validation : n_validation + n_train]
+    return images[train], labels[train], images[validation], labels[validation]
