@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import threading
 import time
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -157,6 +163,217 @@ def test_empty_file(tmp_path):
     folder = _small_set(tmp_path / "data", **{"train-labels-idx1-ubyte": b""})
     with pytest.raises(data.DataError, match="too short"):
         data.load_mnist(folder, mirrors=[], progressbar=False)
+
+
+# --- faults of the paths: one line naming the path, found before any data is read ------------
+
+
+def _error_within(seconds: float, call) -> BaseException | None:
+    """Return what ``call`` raises, failing the test if it blocks (say, on opening a FIFO)."""
+    caught: list[BaseException] = []
+
+    def run():
+        try:
+            call()
+        except BaseException as err:  # noqa: BLE001 - handed to the test to judge
+            caught.append(err)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s: it blocked"
+    return caught[0] if caught else None
+
+
+def _load(folder) -> None:
+    # A closed port: were a download attempted, the message would say so.
+    data.load_mnist(folder, mirrors=["http://127.0.0.1:9/"], progressbar=False)
+
+
+def test_a_data_folder_that_is_a_file(tmp_path, monkeypatch):
+    folder = tmp_path / "mnist"
+    folder.write_bytes(b"not a folder")
+    expected = (
+        f"the data folder {folder} is a regular file, not a folder; "
+        f"set {data.ENV_VAR} (or pass the directory) to the folder that holds the MNIST files"
+    )
+    with pytest.raises(data.DataError) as err:
+        data.check_data_files(folder)
+    assert str(err.value) == expected
+    monkeypatch.setenv(data.ENV_VAR, str(folder))
+    with pytest.raises(data.DataError) as err:
+        _load(None)
+    assert str(err.value) == expected
+
+
+def test_a_data_folder_below_a_file(tmp_path):
+    (tmp_path / "mnist").write_bytes(b"not a folder")
+    folder = tmp_path / "mnist" / "raw"
+    with pytest.raises(data.DataError) as err:
+        _load(folder)
+    assert str(err.value).startswith(
+        f"the data folder {folder} cannot be used: {tmp_path / 'mnist'} is a regular file"
+    )
+
+
+def _bind_socket(path: Path) -> None:
+    # Bound by a relative name: socket paths are limited to 108 bytes, tmp_path may be longer.
+    cwd = Path.cwd()
+    os.chdir(path.parent)
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.bind(path.name)
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (Path.mkdir, "is a directory, not a data file"),
+        (os.mkfifo, "is a FIFO (named pipe), not a data file"),
+        (lambda path: path.symlink_to("/dev/null"), "is a character device, not a data file"),
+        (_bind_socket, "is a socket, not a data file"),
+        (lambda path: path.symlink_to(path.parent / "gone"), "is a broken symbolic link"),
+    ],
+    ids=["directory", "fifo", "link-to-device", "socket", "broken-link"],
+)
+def test_a_data_file_that_is_not_a_regular_file(tmp_path, make, kind):
+    folder = _small_set(tmp_path / "data")
+    culprit = folder / "t10k-labels-idx1-ubyte.gz"
+    culprit.unlink()
+    make(culprit)
+    for call in (data.check_data_files, _load):
+        err = _error_within(10, lambda call=call: call(folder))
+        assert isinstance(err, data.DataError), err
+        assert str(err).startswith(f"{culprit} {kind}") and "\n" not in str(err)
+
+
+def test_an_unreadable_data_file(tmp_path):
+    folder = _small_set(tmp_path / "data")
+    culprit = folder / "train-labels-idx1-ubyte.gz"
+    culprit.chmod(0)
+    if os.geteuid() != 0:
+        with pytest.raises(data.DataError) as err:
+            data.check_data_files(folder)
+        message = str(err.value)
+    else:
+        # Root reads any file: the check runs in a child without the capabilities that allow it.
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root, and no setpriv to drop the override of file modes")
+        drop = "--bounding-set=-dac_override,-dac_read_search"
+        child = subprocess.run(
+            ["setpriv", drop, sys.executable, "-c", CHECK_IN_A_CHILD, str(folder)],
+            capture_output=True,
+            text=True,
+        )
+        assert child.returncode == 3, child.stderr
+        message = child.stdout.strip()
+    assert message.startswith(f"{culprit}: permission denied; make it readable")
+
+
+CHECK_IN_A_CHILD = """
+import sys
+from dlcourse import data
+try:
+    data.check_data_files(sys.argv[1])
+except data.DataError as err:
+    print(err)
+    sys.exit(3)
+"""
+
+
+def test_an_io_error_while_reading(tmp_path):
+    if not Path("/proc/self/mem").exists():
+        pytest.skip("no /proc/self/mem here to give a real I/O error")
+    folder = _small_set(tmp_path / "data")
+    culprit = folder / "t10k-images-idx3-ubyte.gz"
+    culprit.unlink()
+    # Reading a process's memory at address 0 is a real EIO from a regular-looking file.
+    culprit.symlink_to("/proc/self/mem")
+    with pytest.raises(data.DataError) as err:
+        _load(folder)
+    assert str(err.value) == (
+        f"{culprit} cannot be read (Input/output error); check the disk, "
+        "or delete the file and fetch it again"
+    )
+
+
+def test_missing_files_need_a_folder_that_takes_a_download(tmp_path):
+    # Root writes anywhere but on a read-only mount; anyone else is stopped by mode 0500.
+    folder = tmp_path / "data"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode:
+            pytest.skip(f"cannot mount a read-only tmpfs here: {done.stderr.strip()}")
+    else:
+        folder.chmod(0o500)
+    try:
+        with pytest.raises(data.DataError) as err:
+            _load(folder)
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", str(folder)], check=True)
+        folder.chmod(0o700)
+    what = f"the data folder (${data.ENV_VAR})"
+    assert str(err.value).startswith(f"{what} {folder} cannot be written: ")
+
+
+def _gzip_of_zeros(path: Path, size: int) -> None:
+    """Write a gzip of ``size`` zero bytes, a block at a time: the file stays small."""
+    block = bytes(1 << 20)
+    with gzip.open(path, "wb") as out:
+        for start in range(0, size, len(block)):
+            out.write(block[: size - start])
+
+
+def test_a_decompression_bomb_is_refused_after_reading_little_more_than_mnist(tmp_path):
+    folder = _small_set(tmp_path / "data")
+    bomb = folder / "t10k-images-idx3-ubyte.gz"
+    limit = data.idx_size(data.TEST_IMAGES)
+    _gzip_of_zeros(bomb, 10 * limit)
+    assert bomb.stat().st_size < limit // 50
+    tracemalloc.start()
+    try:
+        with pytest.raises(data.DataError, match="decompression bomb") as err:
+            data.read_payload(bomb, data.TEST_IMAGES)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * limit  # decompressing the whole of it would take 10 times the limit
+    assert str(err.value).startswith(f"{bomb}: holds more than the {limit:,} bytes of ")
+    with pytest.raises(data.DataError, match="decompression bomb"):
+        _load(folder)
+
+
+def test_a_plain_file_larger_than_mnist_is_refused(tmp_path):
+    folder = _small_set(tmp_path / "data")
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    culprit = folder / "t10k-labels-idx1-ubyte"
+    culprit.write_bytes(bytes(10 * data.idx_size(data.TEST_LABELS)))
+    with pytest.raises(data.DataError, match="holds more than the 10,008 bytes") as err:
+        _load(folder)
+    assert str(culprit) in str(err.value)
+
+
+def test_idx_size_is_the_size_of_each_real_file():
+    for spec, path in zip(data.MNIST_FILES, data.check_data_files().values(), strict=True):
+        assert len(data.read_payload(path, spec)) == data.idx_size(spec)
+
+
+def test_check_data_files_reads_no_data(monkeypatch):
+    def no_reading(*args):
+        raise AssertionError("check_data_files read a data file")
+
+    monkeypatch.setattr(data, "read_payload", no_reading)
+    copies = data.check_data_files()
+    assert list(copies) == [spec.name for spec in data.MNIST_FILES]
+    assert all(path is not None and path.parent == data.data_dir() for path in copies.values())
 
 
 # --- downloads --------------------------------------------------------------------------------

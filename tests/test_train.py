@@ -74,5 +74,6 @@ def test_keras_trains_on_the_torch_backend_too(tmp_path):
     result = json.loads((tmp_path / "torch" / checkpoints.RESULT_FILE).read_text())
     assert result["provenance"]["keras_backend"] == "torch"
     assert len(result["history"]) == 2 and result["test_accuracy"] > 0.5
-    tf_key = runkeys.run_key(experiments.config_for(experiments.get("softmax"), epochs=2), SMOKE_3)
+    softmax = experiments.config_for(experiments.get("softmax"), epochs=2)
+    tf_key = runkeys.run_key(softmax, SMOKE_3, "cpu")
     assert result["key"] != tf_key

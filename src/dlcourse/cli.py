@@ -50,24 +50,20 @@ def _list(args) -> int:
 
 
 def _train(args) -> int:
-    from dlcourse import checkpoints, experiments, layout, signals
+    from dlcourse import checkpoints, experiments, layout
 
     try:
         experiments.get(args.name)
     except KeyError as err:
         raise UsageError(err.args[0]) from None
-    try:
-        result = experiments.run(
-            args.name,
-            framework=args.framework,
-            device=args.device,
-            epochs=args.epochs,
-            out=args.out,
-            progress=None,
-        )
-    except signals.TrainingInterrupted as err:
-        print(f"dlcourse: {err}; run the same command again to resume", file=sys.stderr)
-        return signals.EXIT_RESUMABLE
+    result = experiments.run(
+        args.name,
+        framework=args.framework,
+        device=args.device,
+        epochs=args.epochs,
+        out=args.out,
+        progress=None,
+    )
     if not layout.ProcessLayout.from_env().is_main:
         return 0
     print(
@@ -82,6 +78,11 @@ def _train(args) -> int:
 def _reproduce(args) -> int:
     from dlcourse import experiments, profiles
 
+    for name in args.names:
+        try:
+            experiments.get(name)
+        except KeyError as err:
+            raise UsageError(err.args[0]) from None
     profile = profiles.current_profile()
     print(profile.describe())
     rows = experiments.reproduce(args.names or None, device=args.device)
@@ -171,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The commands that train, and so stop at a safe point on a scheduler's warning.
+TRAINING_COMMANDS = ("train", "reproduce")
+
 HANDLERS = {
     "list": _list,
     "train": _train,
@@ -182,18 +186,35 @@ HANDLERS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    from dlcourse import checkpoints, data, hardware
+    from dlcourse import signals
 
-    args = build_parser().parse_args(argv)
-    handler = getattr(args, "handler", None) or HANDLERS[args.command]
+    # From here on a scheduler's warning ends the process with the resumable status, whatever
+    # it was doing when the signal came.
+    stop = signals.catch_for_process()
+    from dlcourse import checkpoints, data, files, hardware, seals
+
     try:
+        args = build_parser().parse_args(argv)
+        handler = getattr(args, "handler", None) or HANDLERS[args.command]
+        signals.raise_if_stopped(stop, "nothing was started")
+        if args.command not in TRAINING_COMMANDS:
+            # Only training stops at a safe point; anything else ends on a signal as usual.
+            signals.release_for_process()
         return handler(args)
-    except (UsageError, ValueError, data.DataError, hardware.DeviceError) as err:
+    except signals.TrainingInterrupted as err:
+        print(f"dlcourse: {err}; run the same command again to resume", file=sys.stderr)
+        return signals.EXIT_RESUMABLE
+    except (
+        UsageError,
+        ValueError,
+        data.DataError,
+        hardware.DeviceError,
+        files.StorageError,
+        checkpoints.CheckpointError,
+        seals.SealKeyError,
+    ) as err:
         print(f"dlcourse: {err}", file=sys.stderr)
         return 2
-    except checkpoints.CheckpointError as err:
-        print(f"dlcourse: {err}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("dlcourse: interrupted", file=sys.stderr)
         return 130

@@ -5,14 +5,18 @@ environment variable, and a per-user cache directory. Missing files are download
 the public mirrors. Every payload is checked against the SHA-256 of the original, decompressed
 file, so any faithful gzip of it is accepted and nothing else is. Under a cut-down profile
 (``DLCOURSE_PROFILE=smoke``) ``load_mnist`` returns only the first images of each split.
+Every fault of a path (a folder that is a file, a FIFO, no permission, an I/O error, a file
+larger than MNIST's) is a ``DataError`` of one line, found before any data is loaded.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import gzip
 import hashlib
 import os
+import stat
 import warnings
 import zlib
 from collections.abc import Sequence
@@ -22,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pooch
 
-from dlcourse import profiles
+from dlcourse import files, profiles
 
 ENV_VAR = "DLCOURSE_DATA"
 NUM_CLASSES = 10
@@ -36,6 +40,7 @@ MIRRORS: tuple[str, ...] = (
 # IDX magic numbers: two zero bytes, the element type (0x08 = unsigned byte), the rank.
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -99,26 +104,110 @@ def data_dir(directory: str | os.PathLike[str] | None = None) -> Path:
     return Path(pooch.os_cache("dlcourse")) / "mnist"
 
 
+def idx_size(spec: IdxFile) -> int:
+    """Return the bytes of ``spec``'s IDX payload: the header, then one byte per value."""
+    rank = spec.magic & 0xFF
+    per_item = IMAGE_SIDE * IMAGE_SIDE if rank == 3 else 1
+    return 4 + 4 * rank + spec.count * per_item
+
+
+def check_data_files(directory: str | os.PathLike[str] | None = None) -> dict[str, Path | None]:
+    """Return the local copy of each MNIST file by name (None where it must be downloaded).
+
+    Cheap, and reads no data: checks that the data folder is a folder, that each copy is a
+    regular file this process can open, and, if any is missing, that the folder can take a
+    download. Raises ``DataError`` saying which path is wrong and what to do.
+    """
+    folder = data_dir(directory)
+    try:
+        mode = os.stat(folder).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as err:
+        raise DataError(
+            f"the data folder {folder} cannot be used: {files.explain(err, folder)}"
+        ) from err
+    if mode is not None and not stat.S_ISDIR(mode):
+        raise DataError(
+            f"the data folder {folder} is {files.file_kind(mode)}, not a folder; "
+            f"set {ENV_VAR} (or pass the directory) to the folder that holds the MNIST files"
+        )
+    copies = {spec.name: _local_copy(folder, spec) for spec in MNIST_FILES}
+    if None in copies.values():
+        try:
+            files.require_writable_dir(folder, f"the data folder (${ENV_VAR})")
+        except files.StorageError as err:
+            raise DataError(str(err)) from err
+    return copies
+
+
 def _local_copy(directory: Path, spec: IdxFile) -> Path | None:
-    """Return the gzip'd or plain copy of ``spec`` in ``directory``, if there is one."""
+    """Return the gzip'd or plain copy of ``spec`` in ``directory``, checked openable, if any."""
     for candidate in (directory / f"{spec.name}.gz", directory / spec.name):
-        if candidate.is_file():
-            return candidate
+        try:
+            # stat, not open: opening a FIFO would block until someone writes to it.
+            mode = os.stat(candidate).st_mode
+        except FileNotFoundError:
+            if os.path.islink(candidate):
+                raise DataError(
+                    f"{candidate} is a broken symbolic link; remove it or point it at the file"
+                ) from None
+            continue
+        except OSError as err:
+            raise _read_error(candidate, err) from err
+        if not stat.S_ISREG(mode):
+            raise DataError(
+                f"{candidate} is {files.file_kind(mode)}, not a data file; remove it, "
+                f"or set {ENV_VAR} to a folder that holds the MNIST files"
+            )
+        try:
+            os.close(os.open(candidate, os.O_RDONLY | os.O_NONBLOCK))
+        except OSError as err:
+            raise _read_error(candidate, err) from err
+        return candidate
     return None
 
 
-def read_payload(path: Path) -> bytes:
-    """Return the file's IDX bytes, decompressing it if it is gzip'd."""
-    raw = path.read_bytes()
-    if raw[:2] != b"\x1f\x8b":
-        return raw
+def _read_error(path: Path, err: OSError) -> DataError:
+    """Return the one-line DataError for a data file that cannot be read."""
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return DataError(
+            f"{path}: permission denied; make it readable (chmod a+r) "
+            f"or set {ENV_VAR} to a folder with a copy you can read"
+        )
+    return DataError(
+        f"{path} cannot be read ({err.strerror or err}); check the disk, "
+        "or delete the file and fetch it again"
+    )
+
+
+def read_payload(path: Path, spec: IdxFile, source: Path | None = None) -> bytes:
+    """Return the file's IDX bytes, decompressed if gzip'd, refusing more than ``spec`` holds.
+
+    At most one byte more than ``spec``'s IDX size is ever read or decompressed, so a
+    decompression bomb costs no more memory than MNIST. Faults name ``source`` (or ``path``).
+    """
+    source = source or path
+    limit = idx_size(spec)
     try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as err:
+        with open(path, "rb") as handle:
+            gzipped = handle.read(2) == GZIP_MAGIC
+            handle.seek(0)
+            reader = gzip.GzipFile(fileobj=handle) if gzipped else handle
+            payload = reader.read(limit + 1)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
         raise DataError(
-            f"{path}: the gzip data is truncated or corrupt ({err}); "
+            f"{source}: the gzip data is truncated or corrupt ({err}); "
             "delete the file and fetch it again"
         ) from err
+    except OSError as err:
+        raise _read_error(source, err) from err
+    if len(payload) > limit:
+        raise DataError(
+            f"{source}: holds more than the {limit:,} bytes of {spec.name} "
+            "(a decompression bomb, or not MNIST); delete it and fetch it again"
+        )
+    return payload
 
 
 def parse_idx(payload: bytes, spec: IdxFile, source: Path) -> np.ndarray:
@@ -175,7 +264,7 @@ class VerifyingDownloader:
         if check_only:
             return result
         path = Path(output_file)
-        payload = read_payload(path)
+        payload = read_payload(path, self.spec, Path(url))
         parse_idx(payload, self.spec, Path(url))
         check_payload_hash(payload, self.spec, Path(url))
         return result
@@ -194,9 +283,10 @@ def fetch_mnist(
     that serves a verified copy.
     """
     folder = data_dir(directory)
+    copies = check_data_files(folder)
     paths: dict[str, Path] = {}
     for spec in MNIST_FILES:
-        local = _local_copy(folder, spec)
+        local = copies[spec.name]
         paths[spec.name] = (
             local
             if local is not None
@@ -293,7 +383,7 @@ def subset(mnist: MNIST, profile: profiles.Profile) -> MNIST:
 @functools.lru_cache(maxsize=4)
 def _load_verified(paths: tuple[Path, ...]) -> MNIST:
     """Parse and verify the four files (train images, train labels, test images, test labels)."""
-    payloads = [read_payload(path) for path in paths]
+    payloads = [read_payload(path, spec) for path, spec in zip(paths, MNIST_FILES, strict=True)]
     arrays = [
         parse_idx(payload, spec, path)
         for payload, spec, path in zip(payloads, MNIST_FILES, paths, strict=True)

@@ -18,13 +18,13 @@ from dlcourse.files import atomic_write
 from dlcourse.inputs import Arrays, epoch_permutation, epoch_seed
 from dlcourse.layout import SINGLE_PROCESS, ProcessLayout
 from dlcourse.signals import StopFlag
-from dlcourse.trainers import Progress
+from dlcourse.trainers import WEIGHTS_NAMES, Progress
 
 
 class KerasTrainer:
     """Builds, trains and saves a Keras model; satisfies :class:`dlcourse.trainers.Trainer`."""
 
-    weights_name = "model.keras"
+    weights_name = WEIGHTS_NAMES["keras"]
     checkpoint_name = "checkpoint.keras"
 
     def __init__(

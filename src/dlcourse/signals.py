@@ -1,7 +1,11 @@
 """Stopping a run cleanly on a scheduler's warning: SIGUSR1 or SIGTERM sets a flag.
 
-The training loop checks the flag after every batch; a run that stops writes no partial epoch,
-raises :class:`TrainingInterrupted`, and the command exits with :data:`EXIT_RESUMABLE`.
+The runner checks the flag between its phases and the training loop after every batch; a run
+that stops writes no partial epoch, raises :class:`TrainingInterrupted`, and the command exits
+with :data:`EXIT_RESUMABLE`. The command line catches the signals from its first line on
+(:func:`catch_for_process`), so a warning that arrives while the frameworks load or the data is
+read ends the process with the same status; a library caller gets the signals caught only while
+:func:`dlcourse.train.train` runs.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ class TrainingInterrupted(Exception):
 
 
 class StopFlag:
-    """Set by SIGUSR1 or SIGTERM while training runs; checked after every batch."""
+    """Set by SIGUSR1 or SIGTERM while it is installed; checked by the runner."""
 
     SIGNALS = tuple(s for s in (getattr(signal, "SIGUSR1", None), signal.SIGTERM) if s)
 
@@ -31,21 +35,63 @@ class StopFlag:
     def __bool__(self) -> bool:
         return self.signal is not None
 
+    def _handler(self, signum, _frame) -> None:
+        self.signal = signum
+
+    def install(self) -> dict:
+        """Catch the stop signals from now on; return the handlers they had before."""
+        previous = {sig: signal.getsignal(sig) for sig in self.SIGNALS}
+        for sig in self.SIGNALS:
+            signal.signal(sig, self._handler)
+        return previous
+
     @contextlib.contextmanager
     def installed(self) -> Iterator[StopFlag]:
         """Catch the stop signals for the duration of the block (main thread only)."""
         if threading.current_thread() is not threading.main_thread():
             yield self
             return
-        previous = {sig: signal.getsignal(sig) for sig in self.SIGNALS}
-
-        def handler(signum, _frame):
-            self.signal = signum
-
-        for sig in self.SIGNALS:
-            signal.signal(sig, handler)
+        previous = self.install()
         try:
             yield self
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
+
+
+_process_flag: StopFlag | None = None
+_process_previous: dict = {}
+
+
+def catch_for_process() -> StopFlag:
+    """Catch the stop signals for the rest of the process; return the flag they set."""
+    global _process_flag
+    if _process_flag is None:
+        _process_flag = StopFlag()
+        _process_previous.update(_process_flag.install())
+    return _process_flag
+
+
+def release_for_process() -> None:
+    """Give the stop signals back the handlers they had before :func:`catch_for_process`."""
+    global _process_flag
+    for sig, old in _process_previous.items():
+        signal.signal(sig, old)
+    _process_previous.clear()
+    _process_flag = None
+
+
+@contextlib.contextmanager
+def stop_flag() -> Iterator[StopFlag]:
+    """Yield the process's flag if the process catches the signals, else one for the block."""
+    if _process_flag is not None:
+        yield _process_flag
+        return
+    with StopFlag().installed() as flag:
+        yield flag
+
+
+def raise_if_stopped(stop: StopFlag, what: str) -> None:
+    """Raise TrainingInterrupted if ``stop`` is set, saying what is left to resume from."""
+    if stop:
+        raise TrainingInterrupted(f"stopped by signal {stop.signal}; {what}")

@@ -12,6 +12,7 @@ The loop itself is unchanged; what the runner needs beyond it lives here, around
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from dlcourse.files import atomic_write
 from dlcourse.inputs import Arrays, epoch_permutation, epoch_seed
 from dlcourse.layout import SINGLE_PROCESS, ProcessLayout
 from dlcourse.signals import StopFlag
-from dlcourse.trainers import Progress
+from dlcourse.trainers import WEIGHTS_NAMES, Progress
 
 # Examples per forward pass when evaluating: memory, not the result, decides it.
 EVAL_BATCH = 1000
@@ -72,7 +73,7 @@ class ShareOfBatches:
 class TorchTrainer:
     """Builds, trains and saves a PyTorch model; satisfies :class:`dlcourse.trainers.Trainer`."""
 
-    weights_name = "model.pt"
+    weights_name = WEIGHTS_NAMES["torch"]
     checkpoint_name = "checkpoint.pt"
 
     def __init__(
@@ -159,7 +160,10 @@ class TorchTrainer:
     def save(self, path: Path) -> None:
         """Write the network's and the optimizer's state to ``path``."""
         state = {"model": self.net.state_dict(), "optimizer": self.optimizer.state_dict()}
-        atomic_write(path, lambda tmp: torch.save(state, tmp))
+        # Serialised in memory first: a full disk then fails in our write, with its OSError.
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write(path, buffer.getvalue())
 
     def load(self, path: Path) -> None:
         """Restore the network's and the optimizer's state that ``save`` wrote."""

@@ -7,7 +7,9 @@ stopped: each epoch's shuffling and dropout are drawn from random streams seeded
 (seed, epoch), not by what ran before (:mod:`dlcourse.inputs`). A finished run leaves
 ``result.json`` and the weights; asking for it again returns that result without training. On
 SIGUSR1 or SIGTERM the run stops at the next batch and raises
-:class:`~dlcourse.signals.TrainingInterrupted`, its last checkpoint intact.
+:class:`~dlcourse.signals.TrainingInterrupted`, its last checkpoint intact. One process at a
+time holds a run directory (:mod:`dlcourse.runlock`); the files it leaves are sealed whole and
+checked before they are believed (:mod:`dlcourse.checkpoints`).
 """
 
 from __future__ import annotations
@@ -22,27 +24,43 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from dlcourse import checkpoints, data, hardware, models
+from dlcourse import checkpoints, data, files, hardware, models, runlock, signals
 from dlcourse.config import RunResult, TrainConfig, effective_config
 from dlcourse.files import sha256_file
-from dlcourse.inputs import prepare_data
+from dlcourse.inputs import Arrays, prepare_data
 from dlcourse.layout import ProcessLayout
 from dlcourse.profiles import Profile, current_profile
 from dlcourse.runkeys import run_key
-from dlcourse.signals import StopFlag, TrainingInterrupted
 from dlcourse.trainers import Trainer, make_trainer
 
 
 def load_result(run_dir: str | os.PathLike[str], key: str | None = None) -> RunResult | None:
     """Return the finished result in ``run_dir``, marked as cached, or None if there is none.
 
-    Raises a CheckpointError if the result is unreadable, its weights are damaged, or it belongs
-    to a different configuration than ``key``.
+    Raises a CheckpointError if the result is unreadable, altered or inconsistent, its weights
+    are damaged, or it belongs to a different configuration than ``key``.
     """
     result = checkpoints.read_result(Path(run_dir), key)
     if result is None:
         return None
     return replace(result, run_dir=str(run_dir), cached=True)
+
+
+def _reusable_result(
+    run_dir: Path, key: str, layout: ProcessLayout, say: Callable[[str], None]
+) -> RunResult | None:
+    """Return the finished run in ``run_dir`` if it can be believed; refuse a damaged one.
+
+    A damaged result is removed (by the main process) so the run is trained again; one of
+    another configuration is a mistake and raises OtherConfigurationError.
+    """
+    try:
+        return load_result(run_dir, key)
+    except checkpoints.DamagedCheckpointError as err:
+        say(f"refusing the result: {err}; training again")
+        if layout.is_main:
+            checkpoints.remove_result(run_dir)
+        return None
 
 
 def _start(
@@ -59,8 +77,11 @@ def _start(
     configuration is a mistake and raises OtherConfigurationError.
     """
     trainer = make_trainer(config, device, layout)
+    if layout.is_main:
+        for leftover in checkpoints.remove_leftovers(run_dir, trainer):
+            say(f"removed {leftover.name}, left by a run that was killed while writing it")
     try:
-        start_epoch, history = checkpoints.read_checkpoint(run_dir, key, trainer)
+        start_epoch, history = checkpoints.read_checkpoint(run_dir, key, config, trainer)
     except checkpoints.DamagedCheckpointError as err:
         say(f"refusing the checkpoint: {err}; training again from epoch 1")
         trainer.barrier()
@@ -110,25 +131,64 @@ def train(
     """Train ``config`` in ``run_dir`` (resuming or reusing what is there); return the result.
 
     ``progress=None`` shows a progress bar only on a terminal. Raises TrainingInterrupted on
-    SIGUSR1/SIGTERM, DeviceError if the device is unavailable, OtherConfigurationError if
-    ``run_dir`` holds another configuration's run. Under ``torchrun`` every process trains its
-    share of each batch and only the first writes files and logs.
+    SIGUSR1/SIGTERM, DeviceError if the device is unavailable, StorageError if ``run_dir``
+    cannot be written, OtherConfigurationError if ``run_dir`` holds another configuration's
+    run. One process at a time trains in ``run_dir``; a second waits for it. Under
+    ``torchrun`` every process trains its share of each batch and only the first writes files
+    and logs.
     """
     profile = profile or current_profile()
     config = effective_config(config, profile)
     layout = ProcessLayout.from_env()
     run_dir = Path(run_dir)
-    key = run_key(config, profile, layout.world_size)
-    done = load_result(run_dir, key)
-    if done is not None:
-        log(f"{name}: cached result from {run_dir}")
-        return done
-
     say = log if layout.is_main else (lambda line: None)
-    device = hardware.resolve_device(device, config.framework)
-    if not profile.is_full:
-        say(f"{name}: {profile.describe()}")
-    arrays = prepare_data(config, profile, mnist)
+    with signals.stop_flag() as stop:
+        # The device is checked first: a cached CPU result is no answer to a request for CUDA.
+        device = hardware.resolve_device(device, config.framework)
+        key = run_key(config, profile, device, layout.world_size)
+        if layout.is_main:
+            files.require_writable_dir(run_dir, "the run directory")
+        lock = runlock.held(run_dir, stop, say) if layout.is_main else contextlib.nullcontext()
+        with lock:
+            done = _reusable_result(run_dir, key, layout, say)
+            if done is not None:
+                say(f"{name}: cached result from {run_dir}")
+                return done
+            signals.raise_if_stopped(stop, "nothing was trained yet")
+            if not profile.is_full:
+                say(f"{name}: {profile.describe()}")
+            arrays = prepare_data(config, profile, mnist)
+            signals.raise_if_stopped(stop, "nothing was trained yet")
+            return _train_in(
+                run_dir,
+                key,
+                config,
+                arrays,
+                stop,
+                name=name,
+                device=device,
+                profile=profile,
+                layout=layout,
+                say=say,
+                progress=progress,
+            )
+
+
+def _train_in(
+    run_dir: Path,
+    key: str,
+    config: TrainConfig,
+    arrays: Arrays,
+    stop: signals.StopFlag,
+    *,
+    name: str,
+    device: str,
+    profile: Profile,
+    layout: ProcessLayout,
+    say: Callable[[str], None],
+    progress: bool | None,
+) -> RunResult:
+    """Train from the checkpoint in ``run_dir`` (if any) to the end; return the result."""
     trainer, start_epoch, history = _start(
         run_dir, key, config, device, layout, lambda line: say(f"{name}: {line}")
     )
@@ -136,16 +196,16 @@ def train(
         say(f"{name}: resuming after epoch {start_epoch} of {config.epochs}")
     if layout.world_size > 1:
         say(f"{name}: {layout.world_size} processes share each batch of {config.batch_size}")
-
-    run_dir.mkdir(parents=True, exist_ok=True)
-    stop = StopFlag()
     log_file = (
         open(run_dir / "train.log", "a", encoding="utf-8")  # noqa: SIM115 - closed below
         if layout.is_main
         else contextlib.nullcontext()
     )
-    with stop.installed(), log_file:
+    with log_file:
         for epoch in range(start_epoch, config.epochs):
+            if stop:
+                say(f"{name}: stopped by signal {stop.signal} before epoch {epoch + 1}")
+                signals.raise_if_stopped(stop, f"{epoch} epoch(s) are checkpointed in {run_dir}")
             began = time.perf_counter()
             with tqdm(
                 total=-(-len(arrays.x_train) // config.batch_size),
@@ -158,10 +218,7 @@ def train(
                 trained = trainer.train_epoch(arrays, epoch, stop, bar)
             if trained is None:
                 say(f"{name}: stopped by signal {stop.signal} in epoch {epoch + 1}")
-                raise TrainingInterrupted(
-                    f"stopped by signal {stop.signal}; "
-                    f"{epoch} epoch(s) are checkpointed in {run_dir}"
-                )
+                signals.raise_if_stopped(stop, f"{epoch} epoch(s) are checkpointed in {run_dir}")
             tested = trainer.evaluate(arrays.x_test, arrays.y_test)
             seconds = time.perf_counter() - began
             record = _epoch_record(epoch + 1, trained, tested, seconds, len(arrays.x_train))
@@ -176,6 +233,7 @@ def train(
                 log_file.flush()
                 checkpoints.write_checkpoint(run_dir, key, trainer, epoch + 1, history)
             trainer.barrier()
+    signals.raise_if_stopped(stop, f"all {config.epochs} epochs are checkpointed in {run_dir}")
 
     weights = run_dir / trainer.weights_name
     digests = trainer.rank_digests()

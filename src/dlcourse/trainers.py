@@ -16,6 +16,9 @@ from dlcourse.inputs import Arrays
 from dlcourse.layout import SINGLE_PROCESS, ProcessLayout
 from dlcourse.signals import StopFlag
 
+# The finished weights' file name in each framework, with the framework's own suffix.
+WEIGHTS_NAMES = {"keras": "model.keras", "torch": "model.pt"}
+
 
 class Progress(Protocol):
     """A progress bar, such as tqdm's: told each time a batch is done."""
