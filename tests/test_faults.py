@@ -250,6 +250,20 @@ def _run_files(run_dir: Path) -> list[str]:
 FINISHED_FILES = sorted([checkpoints.RESULT_FILE, "model.pt", "train.log", ".lock"])
 
 
+def _after_kill(run_dir: Path) -> str:
+    """Return what a kill left in ``run_dir``, in a few words: the state a restart finds."""
+    if not run_dir.exists():
+        return "nothing"
+    names = set(_run_files(run_dir))
+    parts = [name for name in sorted(names) if name.startswith(".") and name != ".lock"]
+    if checkpoints.RESULT_FILE in names:
+        parts.insert(0, "result")
+    elif checkpoints.CHECKPOINT_STATE in names:
+        state = json.loads((run_dir / checkpoints.CHECKPOINT_STATE).read_text())
+        parts.insert(0, f"checkpoint after epoch {state['epoch']}")
+    return ", ".join(parts) or "no checkpoint"
+
+
 @pytest.mark.slow
 def test_sigkill_in_every_phase_ten_times_ends_with_the_uninterrupted_result(
     tmp_path, env, process_reference
@@ -259,29 +273,34 @@ def test_sigkill_in_every_phase_ten_times_ends_with_the_uninterrupted_result(
     reference, startup = process_reference
     epoch_seconds = min(epoch["seconds"] for epoch in reference.history)
     draw = random.Random(2018)
-    outcomes = []
+    report = []
     for trial in range(10):
         run_dir = tmp_path / f"trial{trial}"
+        found = []
         # Start-up: before the first epoch has begun.
         process = Process(run_dir, env)
         time.sleep(draw.uniform(0, 0.9 * startup))
         process.kill()
         assert not any("epoch 1/" in line for line in process.lines), "killed too late"
+        found.append(_after_kill(run_dir))
         # Mid-epoch: some way into the second epoch.
         process = Process(run_dir, env)
         assert process.wait_for_line("epoch 1/"), process.errors
         time.sleep(draw.uniform(0.1, 0.8) * epoch_seconds)
         process.kill()
+        found.append(_after_kill(run_dir))
         # During a checkpoint write: just after an epoch's line, before its checkpoint lands.
         process = Process(run_dir, env)
         assert process.wait_for_line(f"/{EPOCHS}:"), process.errors
-        time.sleep(draw.uniform(0, 0.01))
+        time.sleep(draw.uniform(0, 0.005))
         process.kill()
+        found.append(_after_kill(run_dir))
         # During the final save: after the last epoch's line.
         process = Process(run_dir, env)
         assert process.wait_for_line(f"epoch {EPOCHS}/{EPOCHS}") or process.proc.poll() == 0
-        time.sleep(draw.uniform(0, 0.05))
+        time.sleep(draw.uniform(0, 0.01))
         process.kill()
+        found.append(_after_kill(run_dir))
         # The run then ends as if nothing had happened, leaving only what a finished run leaves.
         process = Process(run_dir, env)
         assert process.finish() == 0, process.errors
@@ -289,8 +308,9 @@ def test_sigkill_in_every_phase_ten_times_ends_with_the_uninterrupted_result(
         assert metrics(result) == metrics(reference), f"trial {trial}: {process.lines}"
         assert result.test_accuracy == reference.test_accuracy
         assert _run_files(run_dir) == FINISHED_FILES
-        outcomes.append(next((line for line in process.lines if "resuming" in line), "fresh"))
-    print("\n".join(outcomes))
+        report.append(f"trial {trial}: " + " | ".join(found))
+    print("after each kill (start-up | mid-epoch | checkpoint write | final save):")
+    print("\n".join(report))
 
 
 @pytest.mark.slow
