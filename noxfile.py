@@ -159,14 +159,21 @@ def book(session: nox.Session) -> None:
     # Runs trained for the book live with the build: a fresh build measures everything afresh,
     # and pages of the same build share each run instead of training it twice.
     env["DLCOURSE_CACHE"] = os.environ.get("DLCOURSE_CACHE", str(BUILD / "runs"))
-    # Chapters read what the gallery examples saved, which the execution cache cannot see:
-    # when an example changes, every chapter runs again rather than show an old run's numbers.
-    digest_file = BUILD / ".gallery-digest"
-    digest = _examples_digest()
-    if not digest_file.exists() or digest_file.read_text() != digest:
-        if (BUILD / ".jupyter_cache").exists():
-            session.log("The gallery examples changed: every chapter is executed again")
-        shutil.rmtree(BUILD / ".jupyter_cache", ignore_errors=True)
+    # The execution caches know a page by its own code; what it imports or reads, they cannot see.
+    digest_file = BUILD / ".execution-digest"
+    digest = _execution_digest()
+    try:
+        before = json.loads(digest_file.read_text())
+    except (OSError, ValueError):
+        before = {}
+    options = []
+    if before != digest:
+        changed = " and ".join(name for name in digest if before.get(name) != digest[name])
+        why = f"{changed} changed" if before else "no record of what the last build ran with"
+        session.log(f"Every chapter and gallery script is executed again: {why}")
+        _forget_executions()
+        # Sphinx reads only pages whose file changed; --all has it read, so execute, each one.
+        options.append("--all")
     run(
         session,
         env,
@@ -179,22 +186,46 @@ def book(session: nox.Session) -> None:
         "html",
         "--warningiserror",
         "--keep-going",
+        *options,
         *session.posargs,
     )
-    digest_file.write_text(digest)
+    digest_file.write_text(json.dumps(digest, indent=1))
     run(session, env, "pytest", "-m", "book")
     session.log(f"The book is in {HTML / 'index.html'}")
 
 
-def _examples_digest() -> str:
-    """Return a digest of the example scripts whose saved runs the chapters read."""
-    scripts = sorted(
-        [*(ROOT / "gallery").glob("**/*.py"), *(ROOT / "book" / "scripts").glob("*.py")]
-    )
-    digest = hashlib.sha256()
-    for script in scripts:
-        digest.update(script.relative_to(ROOT).as_posix().encode() + b"\0" + script.read_bytes())
-    return digest.hexdigest()
+def _execution_digest() -> dict[str, str]:
+    """Return digests of what every executed page depends on besides its own code, by part.
+
+    Every chapter and gallery script imports the library, and chapters read what the gallery
+    and book scripts saved: a change to the library's files, to those scripts, or to the
+    stack's installed packages (their ``*.dist-info`` folders name each one and its version)
+    can change any page's output.
+    """
+    library = [p for p in (ROOT / "src" / "dlcourse").rglob("*") if "__pycache__" not in p.parts]
+    scripts = [*(ROOT / "gallery").glob("**/*.py"), *(ROOT / "book" / "scripts").glob("*.py")]
+    parts = {"the library": library, "an example script": scripts}
+    digests = {}
+    for name, paths in parts.items():
+        digest = hashlib.sha256()
+        for path in sorted(p for p in paths if p.is_file()):
+            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+        digests[name] = digest.hexdigest()
+    packages = sorted(p.relative_to(STACK).as_posix() for p in STACK.glob("lib/*/*/*.dist-info"))
+    digests["the installed packages"] = hashlib.sha256("\n".join(packages).encode()).hexdigest()
+    return digests
+
+
+def _forget_executions() -> None:
+    """Delete what lets a build skip executing a page, and nothing the build needs otherwise.
+
+    That is the chapters' jupyter-cache, and the ``<script>.md5`` that sphinx-gallery writes
+    beside its copy of each script it ran in ``book/gallery``: it skips a script that matches.
+    """
+    shutil.rmtree(BUILD / ".jupyter_cache", ignore_errors=True)
+    for checksum in (ROOT / "book" / "gallery").glob("**/*.py.md5"):
+        checksum.unlink()
 
 
 def _wheel_tools():

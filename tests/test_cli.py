@@ -115,3 +115,17 @@ def test_data_verify_and_info(capsys):
     status, out, _ = _run(capsys, "info")
     info = json.loads(out)
     assert status == 0 and info["cpu"] and "torch" in info["versions"]
+
+
+@pytest.mark.slow
+def test_a_keras_run_prints_only_its_own_lines(tmp_path):
+    """TensorFlow's native start-up lines do not reach the terminal of `dlcourse train`."""
+    env = {**os.environ, profiles.ENV_VAR: "smoke"}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    command = [sys.executable, "-m", "dlcourse", "train", "softmax", "--epochs", "1"]
+    done = subprocess.run(
+        [*command, "--out", str(tmp_path)], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert all(line.startswith("dlcourse: ") for line in done.stderr.splitlines()), done.stderr
+    assert all(line.startswith(("softmax", "result: ")) for line in done.stdout.splitlines())

@@ -395,6 +395,86 @@ def test_pbs_script_times_its_own_warning_and_resubmits_itself(tmp_path):
     assert qsub_log.read_text().split() == ["-o", "job.out", str(tmp_path / "job.sh")]
 
 
+# A program that writes started.txt, and warned.txt when the warning comes; then it exits.
+WAITS_FOR_WARNING = [
+    sys.executable,
+    "-c",
+    "import pathlib, signal, sys, time\n"
+    "def warned(number, frame):\n"
+    "    pathlib.Path('warned.txt').write_text(signal.Signals(number).name)\n"
+    "    sys.exit(0)\n"
+    "signal.signal(signal.SIGUSR1, warned)\n"
+    "pathlib.Path('started.txt').touch()\n"
+    "time.sleep(60)\n",
+]
+
+
+def _live_processes(session: int) -> list[str]:
+    """Return ``pid command`` of each process in ``session`` that is still running."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # The process ended while we looked.
+            continue
+        # The command sits in parentheses and may hold spaces; the fields after it are plain.
+        state, _ppid, _pgrp, sid = text[text.rindex(")") + 2 :].split()[:4]
+        if int(sid) == session and state not in "ZX":
+            found.append(f"{stat.parent.name} {text[text.index('(') + 1 : text.rindex(')')]}")
+    return found
+
+
+def _run_pbs_job(spec: JobSpec, folder: Path, term_after_start: bool = False) -> int:
+    """Run ``spec``'s PBS script with bash in a session of its own; return that session's id.
+
+    With ``term_after_start`` the script gets SIGTERM once the program has written started.txt.
+    """
+    bin_dir = folder / "bin"
+    bin_dir.mkdir()
+    _fake_program(bin_dir, "qsub")
+    (folder / "job.sh").write_text(render_jobscript(spec))
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    # A new session holds every process the script starts, whatever process group it is in.
+    job = subprocess.Popen([BASH, "job.sh"], cwd=folder, env=env, start_new_session=True)
+    if term_after_start:
+        _wait_for(lambda: (folder / "started.txt").exists())
+        job.send_signal(signal.SIGTERM)
+    job.wait(timeout=60)
+    return job.pid
+
+
+@pytest.mark.skipif(BASH is None, reason="bash is not installed")
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+@pytest.mark.parametrize(
+    "case",
+    ["the program ends", "the timer warns the program", "the job resubmits", "the job is stopped"],
+)
+def test_no_process_of_the_pbs_timer_outlives_the_script(tmp_path, case):
+    # A minute's walltime and a 50 s warning: the timer sleeps 10 s, far longer than the
+    # program, in every case but the one where it is meant to fire (after 2 s).
+    timing = {"walltime": "0:01:00", "warning_seconds": 50}
+    if case == "the program ends":
+        spec = JobSpec(["true"], scheduler="pbs", **timing)
+    elif case == "the timer warns the program":
+        spec = JobSpec(WAITS_FOR_WARNING, scheduler="pbs", walltime="0:00:03", warning_seconds=1)
+    elif case == "the job resubmits":
+        spec = JobSpec(["sh", "-c", "exit 75"], scheduler="pbs", requeue=True, **timing)
+    else:
+        spec = JobSpec(WAITS_FOR_WARNING, scheduler="pbs", **timing)
+    session = _run_pbs_job(spec, tmp_path, term_after_start=case == "the job is stopped")
+    if case == "the timer warns the program":
+        assert (tmp_path / "warned.txt").read_text() == "SIGUSR1"
+    if case == "the job resubmits":
+        assert (tmp_path / "bin" / "qsub.log").read_text().split() == ["job.sh"]
+    if case == "the job is stopped":
+        assert not (tmp_path / "warned.txt").exists()
+    # A killed sleep is gone within moments; an orphaned one would sleep on for seconds.
+    deadline = time.monotonic() + 3
+    while _live_processes(session) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _live_processes(session) == []
+
+
 def _wait_for(condition, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 # TensorFlow's start-up chatter would bury the command's own output.
@@ -24,6 +25,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 class UsageError(Exception):
     """A bad name or value on the command line."""
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning as the command's own line, without the source line that raised it."""
+    print(f"dlcourse: warning: {message}", file=file or sys.stderr)
 
 
 def _positive(text: str) -> int:
@@ -191,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     # From here on a scheduler's warning ends the process with the resumable status, whatever
     # it was doing when the signal came.
     stop = signals.catch_for_process()
+    if argv is None:
+        from dlcourse import native_log
+
+        # Run as the dlcourse command: TensorFlow's native start-up chatter stays off stderr.
+        native_log.quiet()
+        warnings.showwarning = _show_warning
     from dlcourse import checkpoints, data, files, hardware, seals
 
     try:

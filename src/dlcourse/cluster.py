@@ -378,9 +378,13 @@ def _walltime_safe_lines(spec: JobSpec, launch: str) -> list[str]:
     if spec.scheduler == "pbs" and spec.warning_seconds:
         delay = (spec.walltime_seconds or 0) - spec.warning_seconds
         lines += [
-            "# PBS sends no warning before the walltime: this timer does.",
+            "# PBS sends no warning before the walltime: this timer does. Started in a process",
+            "# group of its own (set -m), all of it is stopped when the script exits.",
+            "set -m",
             f"( sleep {delay} && kill -s {WARNING_SIGNAL} $$ ) &",
             "timer=$!",
+            "set +m",
+            "trap 'kill -- -\"$timer\" 2>/dev/null' EXIT",
         ]
     lines += [
         f"{launch} &",
@@ -390,8 +394,6 @@ def _walltime_safe_lines(spec: JobSpec, launch: str) -> list[str]:
         'wait "$child"',
         "status=$?",
     ]
-    if spec.scheduler == "pbs" and spec.warning_seconds:
-        lines.append('kill "$timer" 2>/dev/null')
     resume = f'[ "$status" -eq {EXIT_RESUMABLE} ]'
     if spec.torchrun:
         # torchrun reports a worker that stopped on a signal as a failure, not as code 75.
