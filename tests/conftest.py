@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import functools
+import gc
 import gzip
 import http.server
+import os
 import shutil
+import subprocess
 import threading
 from pathlib import Path
 
 import pytest
+from places import mount_tmpfs
 
 from dlcourse import data, profiles
 
@@ -76,3 +80,34 @@ def serve():
     yield start
     for server in servers:
         server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """Return a function that mounts a tmpfs with the options given; unmounted after the test."""
+    mounted: list[Path] = []
+
+    def mount(options: str) -> Path:
+        folder = tmp_path / f"tmpfs{len(mounted)}"
+        folder.mkdir()
+        mount_tmpfs(folder, options)
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    gc.collect()  # files a failed write left open are closed before the unmount
+    for folder in reversed(mounted):
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.fixture
+def read_only_dir(tmp_path, tmpfs):
+    """A folder nobody can write into: a read-only mount for root, mode 0500 for anyone else."""
+    if os.geteuid() == 0:
+        # Root ignores permission bits, but not a read-only mount.
+        yield tmpfs("ro,size=64k")
+        return
+    folder = tmp_path / "read-only"
+    folder.mkdir(mode=0o500)
+    yield folder
+    folder.chmod(0o700)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from places import make_socket
 
 from dlcourse import config, data, inputs, profiles
 from dlcourse.models import Architecture
@@ -216,24 +216,13 @@ def test_a_data_folder_below_a_file(tmp_path):
     )
 
 
-def _bind_socket(path: Path) -> None:
-    # Bound by a relative name: socket paths are limited to 108 bytes, tmp_path may be longer.
-    cwd = Path.cwd()
-    os.chdir(path.parent)
-    try:
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.bind(path.name)
-    finally:
-        os.chdir(cwd)
-
-
 @pytest.mark.parametrize(
     ("make", "kind"),
     [
         (Path.mkdir, "is a directory, not a data file"),
         (os.mkfifo, "is a FIFO (named pipe), not a data file"),
         (lambda path: path.symlink_to("/dev/null"), "is a character device, not a data file"),
-        (_bind_socket, "is a socket, not a data file"),
+        (make_socket, "is a socket, not a data file"),
         (lambda path: path.symlink_to(path.parent / "gone"), "is a broken symbolic link"),
     ],
     ids=["directory", "fifo", "link-to-device", "socket", "broken-link"],
@@ -299,27 +288,10 @@ def test_an_io_error_while_reading(tmp_path):
     )
 
 
-def test_missing_files_need_a_folder_that_takes_a_download(tmp_path):
-    # Root writes anywhere but on a read-only mount; anyone else is stopped by mode 0500.
-    folder = tmp_path / "data"
-    folder.mkdir()
-    if os.geteuid() == 0:
-        done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode:
-            pytest.skip(f"cannot mount a read-only tmpfs here: {done.stderr.strip()}")
-    else:
-        folder.chmod(0o500)
-    try:
-        with pytest.raises(data.DataError) as err:
-            _load(folder)
-    finally:
-        if os.geteuid() == 0:
-            subprocess.run(["umount", str(folder)], check=True)
-        folder.chmod(0o700)
+def test_missing_files_need_a_folder_that_takes_a_download(read_only_dir):
+    folder = read_only_dir
+    with pytest.raises(data.DataError) as err:
+        _load(folder)
     what = f"the data folder (${data.ENV_VAR})"
     assert str(err.value).startswith(f"{what} {folder} cannot be written: ")
 

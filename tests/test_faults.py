@@ -7,8 +7,6 @@ cannot be written. "The right result" is the uninterrupted run's, to the last bi
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import json
 import os
@@ -450,27 +448,11 @@ def test_a_data_file_that_is_a_directory_is_named(tmp_path, capsys, monkeypatch)
     assert "train-images-idx3-ubyte.gz" in err and "directory" in err
 
 
-@contextlib.contextmanager
-def _tiny_file_system(where: Path, size: str):
-    """Mount a tmpfs of ``size`` at ``where`` for the block; skip where mounting is not allowed."""
-    where.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        yield where
-    finally:
-        gc.collect()  # files a failed write left open are closed before the unmount
-        subprocess.run(["umount", str(where)], check=True)
-
-
-def test_a_full_disk_ends_with_one_line_and_leaves_no_partial_file(tmp_path, capsys, monkeypatch):
+def test_a_full_disk_ends_with_one_line_and_leaves_no_partial_file(capsys, monkeypatch, tmpfs):
     monkeypatch.setenv(profiles.ENV_VAR, "smoke")
-    with _tiny_file_system(tmp_path / "small", "64k") as small:
-        # The CNN's checkpoint (about 14 MB) cannot fit in 64 KiB.
-        err = _one_line(capsys, "train", "cnn", "--framework", "torch", "--out", str(small / "r"))
-        assert "no space" in err and str(small) in err
-        leftovers = [p.name for p in (small / "r").iterdir() if p.name.startswith(".")]
-        assert leftovers in ([], [".lock"]), leftovers
+    small = tmpfs("size=64k")
+    # The CNN's checkpoint (about 14 MB) cannot fit in 64 KiB.
+    err = _one_line(capsys, "train", "cnn", "--framework", "torch", "--out", str(small / "r"))
+    assert "no space" in err and str(small) in err
+    leftovers = [p.name for p in (small / "r").iterdir() if p.name.startswith(".")]
+    assert leftovers in ([], [".lock"]), leftovers

@@ -5,11 +5,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import socket
-import subprocess
-from pathlib import Path
 
 import pytest
+from places import make_socket
 
 from dlcourse import files
 
@@ -68,56 +66,10 @@ def test_sha256_file_matches_hashlib(tmp_path):
 # --- faults of the place written to -----------------------------------------------------------
 
 
-def _mount_tmpfs(folder: Path, options: str) -> None:
-    """Mount a small tmpfs on ``folder``, or skip the test saying why that cannot be done here."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    try:
-        done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
-            capture_output=True,
-            text=True,
-        )
-    except FileNotFoundError:
-        pytest.skip("no mount command here")
-    if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-
-
-@pytest.fixture
-def tmpfs(tmp_path):
-    """Return a function that mounts a tmpfs with the options given; unmounted after the test."""
-    mounted: list[Path] = []
-
-    def mount(options: str) -> Path:
-        folder = tmp_path / f"tmpfs{len(mounted)}"
-        folder.mkdir()
-        _mount_tmpfs(folder, options)
-        mounted.append(folder)
-        return folder
-
-    yield mount
-    for folder in reversed(mounted):
-        subprocess.run(["umount", str(folder)], check=True)
-
-
 @pytest.fixture
 def full_dir(tmpfs):
     """A folder on a 256 KiB file system: writing a megabyte there fails with ENOSPC."""
     return tmpfs("size=256k")
-
-
-@pytest.fixture
-def read_only_dir(tmp_path, tmpfs):
-    """A folder nobody can write into: a read-only mount for root, mode 0500 for anyone else."""
-    if os.geteuid() == 0:
-        # Root ignores permission bits, but not a read-only mount.
-        yield tmpfs("ro,size=64k")
-        return
-    folder = tmp_path / "read-only"
-    folder.mkdir(mode=0o500)
-    yield folder
-    folder.chmod(0o700)
 
 
 MEGABYTE = b"\0" * (1 << 20)
@@ -207,24 +159,13 @@ def test_require_writable_dir_creates_the_directory_and_leaves_nothing(tmp_path)
     assert list(target.iterdir()) == []
 
 
-def _make_socket(path: Path) -> None:
-    # Bound by a relative name: socket paths are limited to 108 bytes, tmp_path may be longer.
-    cwd = Path.cwd()
-    os.chdir(path.parent)
-    try:
-        with socket.socket(socket.AF_UNIX) as sock:
-            sock.bind(path.name)
-    finally:
-        os.chdir(cwd)
-
-
 @pytest.mark.parametrize(
     ("make", "kind"),
     [
         (lambda path: path.write_bytes(b"x"), "a regular file"),
         (os.mkfifo, "a FIFO (named pipe)"),
         (lambda path: path.symlink_to("/dev/null"), "a character device"),
-        (_make_socket, "a socket"),
+        (make_socket, "a socket"),
     ],
     ids=["file", "fifo", "link-to-device", "socket"],
 )
