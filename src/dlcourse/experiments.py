@@ -224,12 +224,12 @@ def run(
         profile = replace(profile, max_epochs=None)
     config = config_for(experiment, framework=framework, epochs=epochs)
     if out is None:
+        root = files.require_writable_dir(cache_root(), f"the result cache (${CACHE_ENV_VAR})")
         # The device goes into the key, so it is checked before the cache is looked in.
         device = hardware.resolve_device(device, config.framework)
         world_size = ProcessLayout.from_env().world_size
         key = run_key(effective_config(config, profile), profile, device, world_size)
-        out = files.require_writable_dir(cache_root(), f"the result cache (${CACHE_ENV_VAR})")
-        out = out / name / key[:16]
+        out = root / name / key[:16]
     return train.train(
         config, out, name=name, device=device, profile=profile, log=log, progress=progress
     )

@@ -143,11 +143,11 @@ def train(
     run_dir = Path(run_dir)
     say = log if layout.is_main else (lambda line: None)
     with signals.stop_flag() as stop:
-        # The device is checked first: a cached CPU result is no answer to a request for CUDA.
-        device = hardware.resolve_device(device, config.framework)
-        key = run_key(config, profile, device, layout.world_size)
         if layout.is_main:
             files.require_writable_dir(run_dir, "the run directory")
+        # The device is checked before the cache: a CPU result is no answer to a CUDA request.
+        device = hardware.resolve_device(device, config.framework)
+        key = run_key(config, profile, device, layout.world_size)
         lock = runlock.held(run_dir, stop, say) if layout.is_main else contextlib.nullcontext()
         with lock:
             done = _reusable_result(run_dir, key, layout, say)
