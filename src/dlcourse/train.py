@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from tqdm.auto import tqdm
+# Text bars everywhere: a notebook shows them on stderr, with no widget scripts to load.
+from tqdm import tqdm
 
 from dlcourse import checkpoints, data, files, hardware, models, runlock, signals
 from dlcourse.config import RunResult, TrainConfig, effective_config
@@ -143,11 +144,11 @@ def train(
     run_dir = Path(run_dir)
     say = log if layout.is_main else (lambda line: None)
     with signals.stop_flag() as stop:
-        if layout.is_main:
-            files.require_writable_dir(run_dir, "the run directory")
         # The device is checked before the cache: a CPU result is no answer to a CUDA request.
         device = hardware.resolve_device(device, config.framework)
         key = run_key(config, profile, device, layout.world_size)
+        if layout.is_main:
+            files.require_writable_dir(run_dir, "the run directory")
         lock = runlock.held(run_dir, stop, say) if layout.is_main else contextlib.nullcontext()
         with lock:
             done = _reusable_result(run_dir, key, layout, say)
