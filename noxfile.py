@@ -1,6 +1,7 @@
 """Sessions that lint, test and build the course book.
 
-Plain ``nox`` runs what CI runs: ``lint``, ``tests``, ``cluster``, ``book`` and ``downloads``.
+Plain ``nox`` runs what CI runs: ``lint``, ``tests``, ``cluster``, ``book``, ``browser`` and
+``downloads``.
 All sessions share one environment (``.nox/stack``) holding the framework stack,
 so the ~3 GB of TensorFlow, PyTorch and Jupyter Book install once, not once per session.
 ``downloads`` also keeps a reader's environment (``.nox/downloads``): the frameworks and the
@@ -21,7 +22,7 @@ from pathlib import Path
 import nox
 import tomllib
 
-nox.options.sessions = ["lint", "tests", "cluster", "book", "downloads"]
+nox.options.sessions = ["lint", "tests", "cluster", "book", "browser", "downloads"]
 nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).resolve().parent
@@ -31,6 +32,8 @@ HTML = BUILD / "html"
 # The newest torch this book is verified with; below 2.14 a CPU-only 2.13 wheel keeps CI small.
 TORCH = "torch>=2.4,<2.14"
 EXTRAS = "book,test,lint"
+# Debian's chromium, the browser the browser tests drive (Playwright's own download fails here).
+CHROMIUM = Path("/usr/bin/chromium")
 # A reader's environment for the downloaded examples: the frameworks, the wheel, and what runs
 # a notebook. Nothing else of the stack, and nothing that points back at src/.
 READER = ROOT / ".nox" / "downloads"
@@ -89,6 +92,16 @@ def run(session: nox.Session, env: dict[str, str], tool: str, *args: str) -> Non
     session.run(str(STACK / "bin" / tool), *args, env=env, external=True)
 
 
+def apt_install(session: nox.Session, what: str, *packages: str) -> None:
+    """Install Debian's ``packages`` with apt-get, or skip the session where that needs root."""
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        session.skip(f"{what} is not installed, and installing it needs root and apt-get")
+    apt = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "--quiet", env=apt, external=True)
+    install = ["apt-get", "install", "--quiet", "--yes", "--no-install-recommends"]
+    session.run(*install, *packages, env=apt, external=True)
+
+
 @nox.session(venv_backend="none")
 def lint(session: nox.Session) -> None:
     """Check style and common mistakes with ruff."""
@@ -102,7 +115,7 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the library's test suite (everything but the checks of the built book)."""
     env = stack(session)
-    args = session.posargs or ["-m", "not book and not cluster"]
+    args = session.posargs or ["-m", "not book and not cluster and not browser"]
     run(session, env, "pytest", *args)
 
 
@@ -118,12 +131,7 @@ def cluster(session: nox.Session) -> None:
     import localslurm
 
     if localslurm.missing_programs():
-        if os.geteuid() != 0 or shutil.which("apt-get") is None:
-            session.skip("Slurm is not installed, and installing it needs root and apt-get")
-        apt = {"DEBIAN_FRONTEND": "noninteractive"}
-        session.run("apt-get", "update", "--quiet", env=apt, external=True)
-        install = ["apt-get", "install", "--quiet", "--yes", "--no-install-recommends"]
-        session.run(*install, *localslurm.DEBIAN_PACKAGES, env=apt, external=True)
+        apt_install(session, "Slurm", *localslurm.DEBIAN_PACKAGES)
     elif os.geteuid() != 0:
         session.skip("starting the Slurm daemons needs root")
     env = stack(session)
@@ -226,6 +234,27 @@ def _forget_executions() -> None:
     shutil.rmtree(BUILD / ".jupyter_cache", ignore_errors=True)
     for checksum in (ROOT / "book" / "gallery").glob("**/*.py.md5"):
         checksum.unlink()
+
+
+@nox.session(venv_backend="none")
+def browser(session: nox.Session) -> None:
+    """Open every page of the built book in Chromium, served from 127.0.0.1 with no way out.
+
+    Needs the book built by ``nox -s book``. Installs Debian's chromium with apt-get where it is
+    missing (root only), then runs ``pytest -m browser``: each page must load without errors,
+    show its images and formulas, link only to what exists and ask no other host for anything.
+    """
+    html = Path(os.environ.get("DLCOURSE_HTML") or HTML)
+    if not (html / "index.html").is_file():
+        session.error(f"no built book in {html}: run `nox -s book` first")
+    if not CHROMIUM.exists():
+        apt_install(session, "Chromium", "chromium")
+    env = stack(session)
+    env["DLCOURSE_HTML"] = str(html)
+    started = time.monotonic()
+    # -v lists each page checked; the tests serve the HTML themselves, on a free port.
+    run(session, env, "pytest", "-m", "browser", "-v", *session.posargs)
+    session.log(f"Browser checks of {html} passed in {time.monotonic() - started:.0f} s")
 
 
 def _wheel_tools():
