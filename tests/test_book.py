@@ -6,6 +6,7 @@ Run by ``nox -s book`` after the build (``pytest -m book``).
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 
 import bookpages
@@ -116,3 +117,13 @@ def test_gallery_page_says_how_to_run_it_and_links_the_wheel(page_path):
     for href in wheels:
         assert (HTML / Path(page_path).parent / href).resolve().is_file(), href
         assert Path(href).name in code, "the install command names another wheel than the link"
+
+
+def test_no_page_shows_a_path_of_the_build_machine():
+    """Outputs print no folder of the machine that built the book: a reader has none of them."""
+    places = {str(bookpages.ROOT), str(Path.home()), tempfile.gettempdir() + "/"} - {"/"}
+    shown = []
+    for path in sorted(bookpages.HTML.rglob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        shown += [f"{path.relative_to(bookpages.HTML)}: {p}" for p in places if p in text]
+    assert not shown, shown

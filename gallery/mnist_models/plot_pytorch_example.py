@@ -34,15 +34,16 @@ device = "cuda" if torch.cuda.is_available() else "cpu"
 print("device:", device)
 
 mnist = data.load_mnist()
-train_images = torch.from_numpy(mnist.train_images).float().div(255).unsqueeze(1)
-test_images = torch.from_numpy(mnist.test_images).float().div(255).unsqueeze(1)
+# torch.tensor copies: the library's arrays are read-only, and a tensor may be written to.
+train_images = torch.tensor(mnist.train_images).float().div(255).unsqueeze(1)
+test_images = torch.tensor(mnist.test_images).float().div(255).unsqueeze(1)
 mean, std = train_images.mean(), train_images.std()
 print(f"training pixels: mean {mean:.4f}, standard deviation {std:.4f}")
 train_set = torch.utils.data.TensorDataset(
-    (train_images - mean) / std, torch.from_numpy(mnist.train_labels)
+    (train_images - mean) / std, torch.tensor(mnist.train_labels)
 )
 test_set = torch.utils.data.TensorDataset(
-    (test_images - mean) / std, torch.from_numpy(mnist.test_labels)
+    (test_images - mean) / std, torch.tensor(mnist.test_labels)
 )
 train_loader = torch.utils.data.DataLoader(train_set, batch_size=batch_size, shuffle=True)
 test_loader = torch.utils.data.DataLoader(test_set, batch_size=1000)
