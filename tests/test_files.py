@@ -213,12 +213,3 @@ def test_require_writable_dir_removes_what_it_made_when_the_probe_fails(tmpfs):
         files.require_writable_dir(place / "runs", WHAT)
     assert str(place / "runs") in str(err.value)
     assert list(place.iterdir()) == []
-
-
-def test_require_writable_dir_wants_the_free_space_asked_for(full_dir):
-    assert 0 < files.free_bytes(full_dir) <= 256 * 1024
-    assert files.require_writable_dir(full_dir, WHAT, min_free_bytes=1024) == full_dir
-    with pytest.raises(files.StorageError, match="1,048,576 are needed") as err:
-        files.require_writable_dir(full_dir, WHAT, min_free_bytes=1 << 20)
-    assert str(full_dir) in str(err.value)
-    assert list(full_dir.iterdir()) == []

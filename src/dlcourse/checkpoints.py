@@ -49,10 +49,16 @@ def _read_record(path: Path) -> dict:
 
 def _check_history(history: object, epochs: int, where: Path) -> list[dict]:
     """Return ``history`` if it is ``epochs`` numbered epochs of finite figures."""
-    fine = isinstance(history, list) and len(history) == epochs
-    for number, epoch in enumerate(history if fine else [], start=1):
-        fine = fine and isinstance(epoch, dict) and epoch.get("epoch") == number
-        fine = fine and all(isinstance(epoch.get(k), (int, float)) for k in EPOCH_FIELDS)
+    fine = (
+        isinstance(history, list)
+        and len(history) == epochs
+        and all(
+            isinstance(epoch, dict)
+            and epoch.get("epoch") == number
+            and all(isinstance(epoch.get(k), (int, float)) for k in EPOCH_FIELDS)
+            for number, epoch in enumerate(history, start=1)
+        )
+    )
     if not fine:
         raise DamagedCheckpointError(f"{where}: its history does not hold {epochs} epoch(s)")
     return history

@@ -55,13 +55,21 @@ def _list(args) -> int:
     return 0
 
 
+def _check_experiments(names: list[str]) -> None:
+    """Raise UsageError naming the first of ``names`` that is no experiment."""
+    from dlcourse import experiments
+
+    for name in names:
+        try:
+            experiments.get(name)
+        except KeyError as err:
+            raise UsageError(err.args[0]) from None
+
+
 def _train(args) -> int:
     from dlcourse import checkpoints, experiments, layout
 
-    try:
-        experiments.get(args.name)
-    except KeyError as err:
-        raise UsageError(err.args[0]) from None
+    _check_experiments([args.name])
     result = experiments.run(
         args.name,
         framework=args.framework,
@@ -84,11 +92,7 @@ def _train(args) -> int:
 def _reproduce(args) -> int:
     from dlcourse import experiments, profiles
 
-    for name in args.names:
-        try:
-            experiments.get(name)
-        except KeyError as err:
-            raise UsageError(err.args[0]) from None
+    _check_experiments(args.names)
     profile = profiles.current_profile()
     print(profile.describe())
     rows = experiments.reproduce(args.names or None, device=args.device)

@@ -106,13 +106,7 @@ def _write_error(err: OSError, path: Path) -> StorageError:
     return StorageError(f"cannot write {path}: {explain(err, path)}")
 
 
-def free_bytes(path: Path) -> int:
-    """Return the bytes free to this user on the file system that holds ``path``."""
-    usage = os.statvfs(path)
-    return usage.f_bavail * usage.f_frsize
-
-
-def require_writable_dir(path: Path, what: str, *, min_free_bytes: int = 0) -> Path:
+def require_writable_dir(path: Path, what: str) -> Path:
     """Return ``path`` as a directory this process can write into, created if missing.
 
     Checked before any work by creating and removing a file in it, so permissions, ACLs and
@@ -143,10 +137,6 @@ def require_writable_dir(path: Path, what: str, *, min_free_bytes: int = 0) -> P
             with contextlib.suppress(OSError):
                 part.rmdir()
         raise StorageError(f"{what} {path} cannot be written: {explain(err, path)}") from err
-    if min_free_bytes and (free := free_bytes(path)) < min_free_bytes:
-        raise StorageError(
-            f"{what} {path} has {free:,} bytes free, {min_free_bytes:,} are needed; {_FULL}"
-        )
     return path
 
 

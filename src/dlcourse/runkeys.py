@@ -35,12 +35,12 @@ def code_digest(package: Path = PACKAGE_DIR) -> str:
     return digest.hexdigest()
 
 
-def _keras_backend() -> str:
+def _keras_backend(versions: dict[str, str]) -> str:
     """Return the Keras backend in use with its version, e.g. 'tensorflow 2.21.0'."""
     import keras
 
     name = keras.backend.backend()
-    return f"{name} {hardware.versions().get(name, '')}".strip()
+    return f"{name} {versions.get(name, '')}".strip()
 
 
 def library_versions(framework: str) -> dict[str, str | None]:
@@ -49,7 +49,7 @@ def library_versions(framework: str) -> dict[str, str | None]:
     names = [*NUMERIC_LIBRARIES, "torch" if framework == "torch" else "keras"]
     found: dict[str, str | None] = {name: versions.get(name) for name in ["python", *names]}
     if framework == "keras":
-        found["backend"] = _keras_backend()
+        found["backend"] = _keras_backend(versions)
     return found
 
 

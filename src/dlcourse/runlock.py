@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import os
 import socket
 import time
@@ -39,18 +40,16 @@ def held(run_dir: Path, stop: StopFlag, say: Callable[[str], None]) -> Iterator[
     """
     path = run_dir / LOCK_FILE
     with open(path, "a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say(f"{_holder(handle)} is training this run in {run_dir}; waiting for it to finish")
-            while True:
+        for attempt in itertools.count():
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if attempt == 0:
+                    holder = _holder(handle)
+                    say(f"{holder} is training this run in {run_dir}; waiting for it to finish")
                 raise_if_stopped(stop, "nothing was trained while waiting for the other run")
                 time.sleep(POLL_SECONDS)
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    continue
         handle.seek(0)
         handle.truncate()
         handle.write(f"process {os.getpid()} on {socket.gethostname()}\n")

@@ -55,8 +55,13 @@ class StopFlag:
         try:
             yield self
         finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
+            _restore(previous)
+
+
+def _restore(previous: dict) -> None:
+    """Give each signal back the handler ``previous`` holds for it."""
+    for sig, old in previous.items():
+        signal.signal(sig, old)
 
 
 _process_flag: StopFlag | None = None
@@ -75,8 +80,7 @@ def catch_for_process() -> StopFlag:
 def release_for_process() -> None:
     """Give the stop signals back the handlers they had before :func:`catch_for_process`."""
     global _process_flag
-    for sig, old in _process_previous.items():
-        signal.signal(sig, old)
+    _restore(_process_previous)
     _process_previous.clear()
     _process_flag = None
 
