@@ -367,9 +367,10 @@ def test_a_stop_signal_during_start_up_exits_resumable(tmp_path, env, process_re
 @pytest.mark.slow
 def test_a_stop_signal_while_waiting_for_another_run_exits_resumable(tmp_path, env):
     run_dir = tmp_path / "run"
-    first = Process(run_dir, env, "--epochs", "8")
+    # Long enough that the first is still training when it is signalled in turn.
+    first = Process(run_dir, env, "--epochs", "40")
     assert first.wait_for_line("epoch 1/")
-    second = Process(run_dir, env, "--epochs", "8")
+    second = Process(run_dir, env, "--epochs", "40")
     assert second.wait_for_line("waiting for it to finish")
     second.proc.send_signal(signal.SIGUSR1)
     assert second.finish() == signals.EXIT_RESUMABLE

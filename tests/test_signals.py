@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -39,3 +41,19 @@ def test_outside_the_main_thread_no_handler_is_installed():
     thread.start()
     thread.join()
     assert seen == [before]
+
+
+def test_hold_until_exit_keeps_a_late_warning_from_killing_a_finished_command():
+    """A SIGUSR1 that comes as the command exits leaves its status as it was."""
+    code = (
+        "import os, signal, sys\n"
+        "from dlcourse import signals\n"
+        "signals.catch_for_process()\n"
+        "signals.hold_until_exit()\n"
+        # What Python does to the handlers as it shuts down.
+        "signal.signal(signal.SIGUSR1, signal.SIG_DFL)\n"
+        "os.kill(os.getpid(), signal.SIGUSR1)\n"
+        "sys.exit(0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -234,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dlcourse: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if argv is None:
+            signals.hold_until_exit()
 
 
 if __name__ == "__main__":

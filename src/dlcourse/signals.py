@@ -85,6 +85,16 @@ def release_for_process() -> None:
     _process_flag = None
 
 
+def hold_until_exit() -> None:
+    """Keep the caught stop signals pending until the process exits (main thread only).
+
+    Python gives every signal its default action while it shuts down, so a warning that came
+    then would kill a run that has finished; blocked, it is never delivered.
+    """
+    if _process_flag is not None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, StopFlag.SIGNALS)
+
+
 @contextlib.contextmanager
 def stop_flag() -> Iterator[StopFlag]:
     """Yield the process's flag if the process catches the signals, else one for the block."""
