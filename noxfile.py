@@ -161,6 +161,31 @@ def reproduce(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """Time each 2018 recipe against the book's fastest path and print the table.
+
+    Runs the gallery's examples as a reader would, each alone in an empty folder, three times
+    (``-- --repeats N`` for another count; experiment names pick a subset), and saves the medians
+    to ``_build/bench.json``. Not among the default sessions: it takes about half an hour.
+    """
+    env = stack(session)
+    env["DLCOURSE_PROFILE"] = "full"
+    out = BUILD / "bench.json"
+    gallery = ROOT / "gallery" / "mnist_models"
+    run(
+        session,
+        env,
+        "dlcourse",
+        "bench",
+        "--gallery",
+        str(gallery),
+        "--out",
+        str(out),
+        *session.posargs,
+    )
+
+
+@nox.session(venv_backend="none")
 def book(session: nox.Session) -> None:
     """Build the HTML book, executing every chapter and gallery script, then check the result."""
     env = stack(session)

@@ -117,6 +117,22 @@ def _reproduce(args) -> int:
     return 0
 
 
+def _bench(args) -> int:
+    from dlcourse import bench, profiles
+
+    profile = profiles.current_profile()
+    if not profile.is_full:
+        print(f"{profile.describe()}: the times are not the book's", file=sys.stderr)
+    record = bench.measure(args.gallery, args.names, repeats=args.repeats)
+    record["profile"] = profile.name
+    if args.out:
+        bench.save(record, args.out)
+    print(bench.table(record))
+    if args.out:
+        print(f"saved: {args.out}")
+    return 0
+
+
 def _data(args) -> int:
     from dlcourse import data
 
@@ -169,6 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="run experiments and compare with the 2018 results")
     p.add_argument("names", nargs="*", help="experiments (default: all)")
     p.add_argument("--device", choices=hardware.DEVICES, default="auto")
+    p = sub.add_parser("bench", help="time the 2018 recipes against the fastest path")
+    p.add_argument("names", nargs="*", help="experiments (default: all)")
+    p.add_argument("--repeats", type=_positive, default=3, help="runs of each (default: 3)")
+    p.add_argument("--gallery", type=Path, default=Path("gallery/mnist_models"))
+    p.add_argument("--out", type=Path, help="also save the record as JSON here")
     p = sub.add_parser("data", help="download or verify MNIST")
     p.add_argument("action", choices=("fetch", "verify"))
     p.add_argument("--dir", type=Path, help="data folder (default: $DLCOURSE_DATA or the cache)")
@@ -189,6 +210,7 @@ HANDLERS = {
     "list": _list,
     "train": _train,
     "reproduce": _reproduce,
+    "bench": _bench,
     "data": _data,
     "info": _info,
 }
@@ -207,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         # Run as the dlcourse command: TensorFlow's native start-up chatter stays off stderr.
         native_log.quiet()
         warnings.showwarning = _show_warning
-    from dlcourse import checkpoints, data, files, hardware, seals
+    from dlcourse import bench, checkpoints, data, files, hardware, seals
 
     try:
         args = build_parser().parse_args(argv)
@@ -228,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         files.StorageError,
         checkpoints.CheckpointError,
         seals.SealKeyError,
+        bench.BenchError,
     ) as err:
         print(f"dlcourse: {err}", file=sys.stderr)
         return 2
