@@ -23,7 +23,7 @@ ROOT = bookpages.ROOT
 HTML = bookpages.HTML
 GALLERY = ROOT / "gallery" / "mnist_models"
 # The examples that train convolutional networks: on a GPU where there is one.
-HEAVY_SCRIPTS = ["plot_cnn", "plot_cnn_expanded", "plot_pytorch_example"]
+HEAVY_SCRIPTS = ["plot_cnn", "plot_cnn_expanded", "plot_pytorch_example", "plot_training_fast"]
 
 # Each chapter and the experiments whose 2018 result it sets beside the measured one.
 CHAPTER_EXPERIMENTS = {
@@ -221,3 +221,21 @@ def test_gallery_pages_print_the_seed_value_beside_the_measured_one(script):
     assert re.search(r"\d{1,3}\.\d{2}%.{0,30}2018", text) or re.search(
         r"2018: \d+\.\d+%\s+here: \d+\.\d+%", text
     ), f"{script}: no measured value beside the 2018 course's"
+
+
+def test_cnn_chapter_sets_the_fast_recipe_beside_the_2018_one():
+    page = _page("book/convolutional_networks.html")
+    for table in page.select(".cell_output table"):
+        header = [th.get_text(strip=True) for th in table.select("thead th")]
+        if "speed-up" in header:
+            break
+    else:
+        pytest.fail("no table with a speed-up column on the CNN chapter")
+    rows = [
+        [td.get_text(strip=True) for td in tr.find_all("td")] for tr in table.select("tbody tr")
+    ]
+    assert len(rows) == 3
+    for row in rows:
+        assert re.fullmatch(r"\d+\.\d×", row[-1]), row
+        assert all(re.fullmatch(r"\d{1,3}\.\d{2}% in \d+\.\d s", cell) for cell in row[2:4]), row
+    assert "def train(model, epochs" in page.get_text()

@@ -75,3 +75,17 @@ def test_model_script_trains_with_visible_framework_code(script):
         assert "BackupAndRestore(" in text
     if torch_way:
         assert "torch.save(" in text and "weights_only=True" in text
+
+
+def test_each_example_starts_with_kerass_float32_policy(monkeypatch):
+    import keras
+
+    monkeypatch.syspath_prepend(str(ROOT / "book" / "_ext"))
+    import dlcourse_gallery
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        dlcourse_gallery.reset_keras_policy({}, "plot_cnn.py")
+        assert keras.mixed_precision.global_policy().name == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

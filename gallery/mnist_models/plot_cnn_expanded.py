@@ -43,6 +43,30 @@ print("training:", x_train.shape, " test:", x_test.shape)
 print("Keras", keras.__version__, "on", keras.config.backend())
 
 # %%
+# Arithmetic
+# ----------
+# On a CPU that multiplies bfloat16 numbers in hardware (AVX-512 BF16 or AMX), Keras's mixed
+# policy computes each layer in bfloat16 and keeps the weights in float32: about a third less
+# time here, for the same accuracy. Elsewhere bfloat16 would be emulated, and slower, so float32
+# stays; so it does on a GPU, which TensorFlow already drives with faster formats of its own.
+import tensorflow as tf
+
+
+def cpu_multiplies_bfloat16():
+    """Return True if this machine's CPU computes bfloat16 products in hardware."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            flags = set(cpuinfo.read().split())
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+if cpu_multiplies_bfloat16() and not tf.config.list_physical_devices("GPU"):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+print("compute in", keras.mixed_precision.global_policy().compute_dtype)
+
+# %%
 # Shifts and rotations, drawn afresh every epoch
 # ----------------------------------------------
 # Random layers change the images only while the model trains; at test time they pass them on.
@@ -57,7 +81,7 @@ augment = keras.Sequential(
 import matplotlib.pyplot as plt
 
 digit = x_train[:1].repeat(8, axis=0)
-moved = keras.ops.convert_to_numpy(augment(digit, training=True))
+moved = keras.ops.convert_to_numpy(augment(digit, training=True)).astype("float32")
 fig, axes = plt.subplots(1, 8, figsize=(8, 1.3))
 fig.suptitle("One training digit, as eight epochs might see it")
 for ax, image in zip(axes, moved):
@@ -79,7 +103,8 @@ model = keras.Sequential(
         layers.Flatten(),
         layers.Dense(256, activation="relu"),
         layers.Dropout(0.25),
-        layers.Dense(10, activation="softmax"),
+        # The probabilities in float32, whatever the policy: they feed the logarithm of the loss.
+        layers.Dense(10, activation="softmax", dtype="float32"),
     ],
     name="cnn_expanded",
 )

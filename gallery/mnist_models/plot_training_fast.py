@@ -220,6 +220,7 @@ def train(model, epochs, batch_size, learning_rate, label_smoothing=0.0, max_shi
 # Train the three networks
 # ------------------------
 # Each time counts the training and the test after every epoch, as the 2018 recipes' do.
+course = {"softmax": 0.917, "mlp_relu": 0.9807, "cnn": 0.9923}  # the 2018 test accuracies
 recipes = {
     "softmax": (softmax_regression, softmax_epochs, softmax_batch_size, softmax_learning_rate, 0),
     "mlp_relu": (five_layer_relu, mlp_epochs, batch_size, learning_rate, label_smoothing),
@@ -230,6 +231,9 @@ for name, (model, *recipe) in recipes.items():
     print(f"-- {name}")
     history, seconds = train(model, *recipe, max_shift=max_shift if name == "cnn" else 0)
     runs[name] = {"history": history, "train_seconds": seconds, "model": model}
+    accuracy = history["val_accuracy"][-1]
+    print(f"{name}: test accuracy {accuracy:.2%} (2018 course: {course[name]:.2%}),", end=" ")
+    print(f"trained in {seconds:.0f} s on {device}")
 
 # %%
 # Beside the 2018 recipes
@@ -240,12 +244,11 @@ import json
 
 import pandas as pd
 
-targets = {"softmax": 0.917, "mlp_relu": 0.9807, "cnn": 0.9923}
 rows = []
 for name, run in runs.items():
     row = {
         "network": name,
-        "2018 course": targets[name],
+        "2018 course": course[name],
         "fast: accuracy": run["history"]["val_accuracy"][-1],
         "fast: epochs": len(run["history"]["loss"]),
         "fast: seconds": run["train_seconds"],
@@ -290,7 +293,7 @@ if os.path.exists("cnn.json"):
     per_epoch = reference["train_seconds"] / len(accuracies)
     seconds = [per_epoch * epoch for epoch in range(1, len(accuracies) + 1)]
     ax.plot(seconds, accuracies, "s-", label="2018 recipe")
-ax.axhline(targets["cnn"], color="gray", linestyle="--", label="2018 course: 99.23%")
+ax.axhline(course["cnn"], color="gray", linestyle="--", label="2018 course: 99.23%")
 ax.set_ylim(0.98, 1.0)
 ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
 ax.set(xlabel="seconds of training", ylabel="test accuracy", title="Convolutional network")
