@@ -212,7 +212,7 @@ def test_gallery_has_a_page_for_every_models_script():
 @pytest.mark.parametrize("script", HEAVY_SCRIPTS)
 def test_heavy_example_pages_state_where_and_how_long_they_trained(script):
     text = _page(f"book/gallery/mnist_models/{script}.html").get_text()
-    assert re.search(r"trained in \d+ s on (tensorflow|jax|torch|cpu|cuda)", text), script
+    assert re.search(r"trained in \d+(\.\d)? s on (tensorflow|jax|torch|cpu|cuda)", text), script
 
 
 @pytest.mark.parametrize("script", sorted(p.stem for p in GALLERY.glob("plot_*.py")))
