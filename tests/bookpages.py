@@ -12,6 +12,18 @@ from bs4 import BeautifulSoup
 ROOT = Path(__file__).resolve().parents[1]
 # DLCOURSE_HTML names the HTML folder when the book was built elsewhere than _build/html.
 HTML = Path(os.environ.get("DLCOURSE_HTML") or ROOT / "_build" / "html")
+# Debian's chromium: Playwright's own browser download is not reachable from CI.
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless, as root in a container, and never calling home (updates, field trials, first run).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 def toc_chapters() -> list[str]:

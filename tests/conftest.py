@@ -12,6 +12,7 @@ import subprocess
 import threading
 from pathlib import Path
 
+import bookpages
 import pytest
 from places import mount_tmpfs
 
@@ -111,3 +112,19 @@ def read_only_dir(tmp_path, tmpfs):
     folder.mkdir(mode=0o500)
     yield folder
     folder.chmod(0o700)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Yield Debian's Chromium, headless and driven by Playwright, shared by the whole session."""
+    if not bookpages.CHROMIUM.exists():
+        pytest.fail(f"{bookpages.CHROMIUM} is missing: `nox -s browser` installs Debian's chromium")
+    # Imported here, so that collecting the other tests does not need Playwright.
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(bookpages.CHROMIUM), args=bookpages.CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()

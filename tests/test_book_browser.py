@@ -23,18 +23,6 @@ import yaml
 pytestmark = pytest.mark.browser
 
 HTML = bookpages.HTML
-# Debian's chromium: Playwright's own browser download is not reachable from CI.
-CHROMIUM = Path("/usr/bin/chromium")
-# Headless, as root in a container, and never calling home (updates, field trials, first run).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
 # Raw TeX a reader would see where MathJax did not typeset a formula.
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\[")
 # Lazy images load only when scrolled to; each must load, so all are asked for at once.
@@ -181,20 +169,13 @@ class Reader:
 
 
 @pytest.fixture(scope="session")
-def reader(site):
-    """Yield a Reader in one Chromium, one context and one tab, for the whole session."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `nox -s browser` installs Debian's chromium")
-    # Imported here, so that collecting the other tests does not need Playwright.
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context()
-        # Anything for another host is refused at once (and reported by the Reader), not awaited.
-        context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
-        yield Reader(context.new_page(), site)
-        browser.close()
+def reader(site, chromium):
+    """Yield a Reader in one Chromium context and one tab, for the whole session."""
+    context = chromium.new_context()
+    # Anything for another host is refused at once (and reported by the Reader), not awaited.
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
+    yield Reader(context.new_page(), site)
+    context.close()
 
 
 @pytest.mark.parametrize("page", toc_pages())

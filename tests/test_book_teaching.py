@@ -10,8 +10,9 @@ import pytest
 
 pytestmark = pytest.mark.book
 
-# Pages that are not lessons: the welcome page teaches nothing itself, the glossary is reference.
-NOT_LESSONS = {"book/welcome", "book/glossary"}
+# Pages that are not lessons: the welcome page teaches nothing itself, the glossary is reference,
+# the build report says how the book was made.
+NOT_LESSONS = {"book/welcome", "book/glossary", "book/build_report"}
 LESSONS = [file for file in bookpages.toc_chapters() if file not in NOT_LESSONS]
 
 

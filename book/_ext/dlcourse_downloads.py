@@ -4,7 +4,9 @@ At the start of a build the library's wheel is built (``dlcourse_wheel.build_whe
 file name, version included, becomes the ``dlcourse_wheel`` setting and the MyST substitution
 ``{{ dlcourse_wheel }}``. The ``run-example`` directive links the wheel as a download and shows
 the commands that run an example in a fresh virtual environment; every sphinx-gallery page gets
-one, just above its download buttons (example pages) or at its end (index pages).
+one, just above its download buttons (example pages) or at its end (index pages). Every
+executed chapter offers its executed notebook (``.ipynb``, outputs included) in the page's
+download menu, beside its MyST source.
 """
 
 from __future__ import annotations
@@ -119,10 +121,51 @@ def add_to_gallery_page(app: Sphinx, docname: str, source: list[str]) -> None:
     source[0] = source[0][:at] + directive + source[0][at:]
 
 
+def _executed_notebook(config, pagename: str) -> bytes | None:
+    """Return the page's notebook with the outputs it shows, or None for a page without one.
+
+    MyST-NB writes each notebook it reads into its output folder: with the outputs when it ran
+    the notebook, without them when it took them from its cache; those come from the cache here.
+    """
+    import nbformat
+    from jupyter_cache import get_cache
+
+    path = Path(config.output_folder) / f"{pagename}.ipynb"
+    if not path.is_file():
+        return None
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    if code and not any(cell.outputs for cell in code):
+        try:
+            _, notebook = get_cache(config.execution_cache_path).merge_match_into_notebook(notebook)
+        except KeyError:
+            return None
+    return nbformat.writes(notebook).encode("utf-8")
+
+
+def offer_executed_notebook(app: Sphinx, pagename: str, templatename, context, doctree) -> None:
+    """Put a chapter's executed notebook beside its source, and in its download menu.
+
+    The book theme lists ``ipynb_source`` as the ``.ipynb`` download, a file under ``_sources``.
+    """
+    config = getattr(app.env, "mystnb_config", None)
+    if doctree is None or config is None or context.get("ipynb_source"):
+        return
+    executed = _executed_notebook(config, pagename)
+    if executed is None:
+        return
+    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(executed)
+    context["ipynb_source"] = f"{pagename}.ipynb"
+
+
 def setup(app: Sphinx) -> dict:
     """Register the setting, the directive and the hooks."""
     app.add_config_value("dlcourse_wheel", "", "env")
     app.add_directive("run-example", RunExample)
     app.connect("config-inited", build_wheel)
     app.connect("source-read", add_to_gallery_page)
+    # Before the theme builds its download menu (priority 501).
+    app.connect("html-page-context", offer_executed_notebook, priority=400)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
