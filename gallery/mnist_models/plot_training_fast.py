@@ -246,38 +246,16 @@ for name, (model, *recipe) in recipes.items():
 # them first in the same folder and this table sets the two side by side.
 import json
 
-import pandas as pd
-
-rows = []
+print(f"{'network':9} {'2018':>7} {'fast recipe':>17} {'2018 recipe':>18} {'speed-up':>8}")
 for name, run in runs.items():
-    row = {
-        "network": name,
-        "2018 course": course[name],
-        "fast: accuracy": run["history"]["val_accuracy"][-1],
-        "fast: epochs": len(run["history"]["loss"]),
-        "fast: seconds": run["train_seconds"],
-    }
+    fast = f"{run['history']['val_accuracy'][-1]:.2%} in {run['train_seconds']:.1f} s"
+    reference, speedup = "not run here", ""
     if os.path.exists(f"{name}.json"):
         with open(f"{name}.json") as f:
-            reference = json.load(f)
-        row["2018 recipe: accuracy"] = reference["test_accuracy"]
-        row["2018 recipe: epochs"] = len(reference["history"]["loss"])
-        row["2018 recipe: seconds"] = reference["train_seconds"]
-        row["speed-up"] = reference["train_seconds"] / run["train_seconds"]
-    rows.append(row)
-comparison = pd.DataFrame(rows).set_index("network")
-percent = "{:.2%}".format
-comparison.style.format(
-    {
-        "2018 course": percent,
-        "fast: accuracy": percent,
-        "2018 recipe: accuracy": percent,
-        "fast: seconds": "{:.1f}",
-        "2018 recipe: seconds": "{:.1f}",
-        "speed-up": "{:.1f}×",
-    },
-    na_rep="not run here",
-)
+            saved = json.load(f)
+        reference = f"{saved['test_accuracy']:.2%} in {saved['train_seconds']:.1f} s"
+        speedup = f"{saved['train_seconds'] / run['train_seconds']:.1f}×"
+    print(f"{name:9} {course[name]:>7.2%} {fast:>17} {reference:>18} {speedup:>8}")
 
 # %%
 # Accuracy against time
