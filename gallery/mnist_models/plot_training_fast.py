@@ -263,7 +263,7 @@ for name, run in runs.items():
 # The convolutional network's test accuracy after each epoch, placed at the time it was
 # reached. The 2018 recipe's epochs are spread evenly over its training time.
 import matplotlib.pyplot as plt
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MultipleLocator, PercentFormatter
 
 fig, ax = plt.subplots(figsize=(6.4, 4), layout="constrained")
 fast = runs["cnn"]["history"]
@@ -277,6 +277,7 @@ if os.path.exists("cnn.json"):
     ax.plot(seconds, accuracies, "s-", label="2018 recipe")
 ax.axhline(course["cnn"], color="gray", linestyle="--", label="2018 course: 99.23%")
 ax.set_ylim(0.98, 1.0)
+ax.yaxis.set_major_locator(MultipleLocator(0.005))
 ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
 ax.set(xlabel="seconds of training", ylabel="test accuracy", title="Convolutional network")
 ax.legend(loc="lower right")
