@@ -117,8 +117,8 @@ def measure(
         if not (gallery / script).is_file():
             raise BenchError(f"no example {script} in {gallery}")
     # Where a GPU is present the fast path runs on it and, for the second table, on the CPU.
-    devices = {"cuda": {}, "cpu": {"CUDA_VISIBLE_DEVICES": ""}} if hardware.gpu_names() else {}
-    devices = devices or {"cpu": {}}
+    gpus = hardware.gpu_names()
+    devices = {"cuda": {}, "cpu": {"CUDA_VISIBLE_DEVICES": ""}} if gpus else {"cpu": {}}
     scratch = Path(tempfile.mkdtemp(prefix="dlcourse-bench-", dir=scratch))
     reference: dict[str, list[Sample]] = {name: [] for name in chosen}
     fast: dict[str, dict[str, list[Sample]]] = {d: {n: [] for n in fast_names} for d in devices}
@@ -149,7 +149,7 @@ def measure(
         "device": device,
         "cpu": hardware.cpu_model(),
         "cores": os.cpu_count(),
-        "gpu": hardware.gpu_names(),
+        "gpu": gpus,
         "versions": hardware.versions(),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "bench_seconds": time.perf_counter() - started,
