@@ -1,7 +1,7 @@
 """Sessions that lint, test and build the course book.
 
-Plain ``nox`` runs what CI runs: ``lint``, ``tests``, ``cluster``, ``book``, ``browser`` and
-``downloads``.
+Plain ``nox`` runs what CI runs: ``lint``, ``tests``, ``cluster``, ``book``, ``pdf``,
+``browser`` and ``downloads``.
 All sessions share one environment (``.nox/stack``) holding the framework stack,
 so the ~3 GB of TensorFlow, PyTorch and Jupyter Book install once, not once per session.
 ``downloads`` also keeps a reader's environment (``.nox/downloads``): the frameworks and the
@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from pathlib import Path
 import nox
 import tomllib
 
-nox.options.sessions = ["lint", "tests", "cluster", "book", "browser", "downloads"]
+nox.options.sessions = ["lint", "tests", "cluster", "book", "pdf", "browser", "downloads"]
 nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).resolve().parent
@@ -32,6 +33,19 @@ HTML = BUILD / "html"
 # The newest torch this book is verified with; below 2.14 a CPU-only 2.13 wheel keeps CI small.
 TORCH = "torch>=2.4,<2.14"
 EXTRAS = "book,test,lint"
+# Debian's TeX Live, enough for Sphinx's LaTeX through xelatex, and the fonts the PDF is set in.
+TEX_PACKAGES = (
+    "texlive-xetex",
+    "texlive-latex-recommended",
+    "texlive-latex-extra",
+    "texlive-fonts-recommended",
+    "texlive-plain-generic",
+    "lmodern",
+    "latexmk",
+    "fonts-freefont-otf",
+    "fonts-dejavu-core",
+)
+PDF = "dlcourse.pdf"
 # Debian's chromium, the browser the browser tests drive (Playwright's own download fails here).
 CHROMIUM = Path("/usr/bin/chromium")
 # A reader's environment for the downloaded examples: the frameworks, the wheel, and what runs
@@ -259,6 +273,56 @@ def _forget_executions() -> None:
     shutil.rmtree(BUILD / ".jupyter_cache", ignore_errors=True)
     for checksum in (ROOT / "book" / "gallery").glob("**/*.py.md5"):
         checksum.unlink()
+
+
+@nox.session(venv_backend="none")
+def pdf(session: nox.Session) -> None:
+    """Typeset the whole book as one PDF with xelatex, then check it.
+
+    Uses the notebooks the ``book`` session executed (run it first, or this executes every
+    page itself), installs Debian's TeX Live with apt-get where xelatex or latexmk is missing
+    (root only), and puts the PDF beside the HTML as ``_build/html/dlcourse.pdf``, where the
+    welcome page links to it.
+    """
+    if shutil.which("xelatex") is None or shutil.which("latexmk") is None:
+        apt_install(session, "TeX Live", *TEX_PACKAGES)
+    env = stack(session)
+    env["DLCOURSE_CACHE"] = os.environ.get("DLCOURSE_CACHE", str(BUILD / "runs"))
+    started = time.monotonic()
+    run(
+        session,
+        env,
+        "jupyter-book",
+        "build",
+        str(ROOT),
+        "--path-output",
+        str(ROOT),
+        "--builder",
+        "pdflatex",
+        "--warningiserror",
+        "--keep-going",
+        *session.posargs,
+    )
+    built = BUILD / "latex" / PDF
+    HTML.mkdir(parents=True, exist_ok=True)
+    # Copied under a temporary name and renamed, so the HTML never links to half a PDF.
+    partial = HTML / f".{PDF}.partial"
+    shutil.copyfile(built, partial)
+    partial.replace(HTML / PDF)
+    env["DLCOURSE_PDF"] = str(HTML / PDF)
+    run(session, env, "pytest", "-m", "pdf", "-v")
+    pages = _pdf_pages(BUILD / "latex" / "dlcourse.log")
+    session.log(
+        f"{HTML / PDF}: {pages} pages, typeset and checked in {time.monotonic() - started:.0f} s"
+    )
+
+
+def _pdf_pages(log: Path) -> str:
+    """Return the page count the LaTeX log reports for the PDF, or "?" where it says none."""
+    found = re.search(
+        rf"Output written on {re.escape(PDF)} \((\d+) pages", log.read_text(errors="replace")
+    )
+    return found.group(1) if found else "?"
 
 
 @nox.session(venv_backend="none")
