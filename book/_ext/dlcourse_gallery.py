@@ -14,3 +14,37 @@ def reset_keras_policy(gallery_conf, fname) -> None:
     keras = sys.modules.get("keras")
     if keras is not None:
         keras.mixed_precision.set_global_policy("float32")
+
+
+# The examples in the order the chapters that use them come in the book.
+COURSE_ORDER = (
+    "plot_gradient_descent_variants.py",  # Machine learning fundamentals
+    "plot_activation_functions.py",  # Neurons and activations
+    "plot_classical_baselines.py",  # Classical baselines
+    "plot_softmax_regression.py",  # Softmax regression
+    "plot_five_layer_network.py",  # Deeper networks, Dropout
+    "plot_cnn.py",  # Convolutional networks
+    "plot_training_fast.py",  # Convolutional networks: training it fast
+    "plot_cnn_expanded.py",  # More data
+    "plot_pytorch_example.py",  # Frameworks
+)
+
+
+class CourseOrder:
+    """Sort key for ``within_subsection_order``: the examples in the order of the course.
+
+    An example missing from ``COURSE_ORDER`` comes after the listed ones, by file name.
+    """
+
+    def __init__(self, src_dir) -> None:
+        self.src_dir = src_dir
+
+    def __call__(self, filename: str) -> tuple[int, str]:
+        try:
+            return COURSE_ORDER.index(filename), filename
+        except ValueError:
+            return len(COURSE_ORDER), filename
+
+    def __repr__(self) -> str:
+        # sphinx-gallery keeps the key's repr in the environment: a stable one, no rebuild.
+        return f"<{type(self).__name__}>"
