@@ -23,7 +23,15 @@ from pathlib import Path
 import nox
 import tomllib
 
-nox.options.sessions = ["lint", "tests", "cluster", "book", "pdf", "browser", "downloads"]
+nox.options.sessions = [
+    "lint",
+    "tests",
+    "cluster",
+    "book",
+    "pdf",
+    "browser",
+    "downloads",
+]
 nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).resolve().parent
@@ -74,8 +82,16 @@ RUN_NOTEBOOK = (
 def _stack_stamp() -> str:
     """Return a digest of everything that decides what the shared environment holds."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = [project["dependencies"], project["optional-dependencies"], TORCH, EXTRAS, sys.version]
-    return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()
+    wanted = [
+        project["dependencies"],
+        project["optional-dependencies"],
+        TORCH,
+        EXTRAS,
+        sys.version,
+    ]
+    return hashlib.sha256(
+        json.dumps(wanted, sort_keys=True).encode()
+    ).hexdigest()
 
 
 def stack(session: nox.Session) -> dict[str, str]:
@@ -101,7 +117,9 @@ def stack(session: nox.Session) -> dict[str, str]:
     return env
 
 
-def run(session: nox.Session, env: dict[str, str], tool: str, *args: str) -> None:
+def run(
+    session: nox.Session, env: dict[str, str], tool: str, *args: str
+) -> None:
     """Run one of the shared environment's programs."""
     session.run(str(STACK / "bin" / tool), *args, env=env, external=True)
 
@@ -109,10 +127,18 @@ def run(session: nox.Session, env: dict[str, str], tool: str, *args: str) -> Non
 def apt_install(session: nox.Session, what: str, *packages: str) -> None:
     """Install Debian's ``packages`` with apt-get, or skip the session where that needs root."""
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        session.skip(f"{what} is not installed, and installing it needs root and apt-get")
+        session.skip(
+            f"{what} is not installed, and installing it needs root and apt-get"
+        )
     apt = {"DEBIAN_FRONTEND": "noninteractive"}
     session.run("apt-get", "update", "--quiet", env=apt, external=True)
-    install = ["apt-get", "install", "--quiet", "--yes", "--no-install-recommends"]
+    install = [
+        "apt-get",
+        "install",
+        "--quiet",
+        "--yes",
+        "--no-install-recommends",
+    ]
     session.run(*install, *packages, env=apt, external=True)
 
 
@@ -120,7 +146,14 @@ def apt_install(session: nox.Session, what: str, *packages: str) -> None:
 def lint(session: nox.Session) -> None:
     """Check style and common mistakes with ruff."""
     env = stack(session)
-    paths = ["src", "tests", "gallery", "book/_ext", "book/scripts", "noxfile.py"]
+    paths = [
+        "src",
+        "tests",
+        "gallery",
+        "book/_ext",
+        "book/scripts",
+        "noxfile.py",
+    ]
     run(session, env, "ruff", "check", *paths)
     run(session, env, "ruff", "format", "--check", *paths)
 
@@ -152,7 +185,9 @@ def cluster(session: nox.Session) -> None:
     # A short path: munged's socket lives in it, and socket paths are limited to ~100 bytes.
     scratch = Path(tempfile.mkdtemp(prefix="dlcourse-slurm-"))
     slurm = localslurm.LocalSlurm(scratch)
-    env.update(SLURM_CONF=str(slurm.conf), PATH=f"{env['PATH']}{os.pathsep}/usr/sbin")
+    env.update(
+        SLURM_CONF=str(slurm.conf), PATH=f"{env['PATH']}{os.pathsep}/usr/sbin"
+    )
     try:
         session.log(f"Starting Slurm in {scratch}")
         run(session, env, "python", localslurm.__file__, "start", str(scratch))
@@ -205,7 +240,9 @@ def book(session: nox.Session) -> None:
     env = stack(session)
     # Runs trained for the book live with the build: a fresh build measures everything afresh,
     # and pages of the same build share each run instead of training it twice.
-    env["DLCOURSE_CACHE"] = os.environ.get("DLCOURSE_CACHE", str(BUILD / "runs"))
+    env["DLCOURSE_CACHE"] = os.environ.get(
+        "DLCOURSE_CACHE", str(BUILD / "runs")
+    )
     # The execution caches know a page by its own code; what it imports or reads, they cannot see.
     digest_file = BUILD / ".execution-digest"
     digest = _execution_digest()
@@ -215,9 +252,17 @@ def book(session: nox.Session) -> None:
         before = {}
     options = []
     if before != digest:
-        changed = " and ".join(name for name in digest if before.get(name) != digest[name])
-        why = f"{changed} changed" if before else "no record of what the last build ran with"
-        session.log(f"Every chapter and gallery script is executed again: {why}")
+        changed = " and ".join(
+            name for name in digest if before.get(name) != digest[name]
+        )
+        why = (
+            f"{changed} changed"
+            if before
+            else "no record of what the last build ran with"
+        )
+        session.log(
+            f"Every chapter and gallery script is executed again: {why}"
+        )
         _forget_executions()
         # Sphinx reads only pages whose file changed; --all has it read, so execute, each one.
         options.append("--all")
@@ -249,8 +294,15 @@ def _execution_digest() -> dict[str, str]:
     stack's installed packages (their ``*.dist-info`` folders name each one and its version)
     can change any page's output.
     """
-    library = [p for p in (ROOT / "src" / "dlcourse").rglob("*") if "__pycache__" not in p.parts]
-    scripts = [*(ROOT / "gallery").glob("**/*.py"), *(ROOT / "book" / "scripts").glob("*.py")]
+    library = [
+        p
+        for p in (ROOT / "src" / "dlcourse").rglob("*")
+        if "__pycache__" not in p.parts
+    ]
+    scripts = [
+        *(ROOT / "gallery").glob("**/*.py"),
+        *(ROOT / "book" / "scripts").glob("*.py"),
+    ]
     parts = {"the library": library, "an example script": scripts}
     digests = {}
     for name, paths in parts.items():
@@ -259,8 +311,13 @@ def _execution_digest() -> dict[str, str]:
             digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
         digests[name] = digest.hexdigest()
-    packages = sorted(p.relative_to(STACK).as_posix() for p in STACK.glob("lib/*/*/*.dist-info"))
-    digests["the installed packages"] = hashlib.sha256("\n".join(packages).encode()).hexdigest()
+    packages = sorted(
+        p.relative_to(STACK).as_posix()
+        for p in STACK.glob("lib/*/*/*.dist-info")
+    )
+    digests["the installed packages"] = hashlib.sha256(
+        "\n".join(packages).encode()
+    ).hexdigest()
     return digests
 
 
@@ -287,7 +344,9 @@ def pdf(session: nox.Session) -> None:
     if shutil.which("xelatex") is None or shutil.which("latexmk") is None:
         apt_install(session, "TeX Live", *TEX_PACKAGES)
     env = stack(session)
-    env["DLCOURSE_CACHE"] = os.environ.get("DLCOURSE_CACHE", str(BUILD / "runs"))
+    env["DLCOURSE_CACHE"] = os.environ.get(
+        "DLCOURSE_CACHE", str(BUILD / "runs")
+    )
     started = time.monotonic()
     run(
         session,
@@ -320,7 +379,8 @@ def pdf(session: nox.Session) -> None:
 def _pdf_pages(log: Path) -> str:
     """Return the page count the LaTeX log reports for the PDF, or "?" where it says none."""
     found = re.search(
-        rf"Output written on {re.escape(PDF)} \((\d+) pages", log.read_text(errors="replace")
+        rf"Output written on {re.escape(PDF)} \((\d+) pages",
+        log.read_text(errors="replace"),
     )
     return found.group(1) if found else "?"
 
@@ -343,7 +403,9 @@ def browser(session: nox.Session) -> None:
     started = time.monotonic()
     # -v lists each page checked; the tests serve the HTML themselves, on a free port.
     run(session, env, "pytest", "-m", "browser", "-v", *session.posargs)
-    session.log(f"Browser checks of {html} passed in {time.monotonic() - started:.0f} s")
+    session.log(
+        f"Browser checks of {html} passed in {time.monotonic() - started:.0f} s"
+    )
 
 
 def _wheel_tools():
@@ -373,7 +435,9 @@ def reader_env(session: nox.Session, wheel: Path) -> Path:
     stamp_file = READER / ".dlcourse-stamp"
     pip = [str(python), "-m", "pip", "install", "--quiet"]
     if stamp_file.exists() and stamp_file.read_text() == stamp:
-        session.run(*pip, "--no-deps", "--force-reinstall", str(wheel), external=True)
+        session.run(
+            *pip, "--no-deps", "--force-reinstall", str(wheel), external=True
+        )
         return python
     session.log(f"Installing {' '.join(wanted)} and {wheel.name} into {READER}")
     shutil.rmtree(READER, ignore_errors=True)
@@ -387,10 +451,16 @@ def reader_env(session: nox.Session, wheel: Path) -> Path:
 def _check_installed_copy(session: nox.Session, python: Path) -> None:
     """Fail unless ``python`` imports dlcourse from its own environment, not from src/."""
     where = session.run(
-        str(python), "-c", "import dlcourse; print(dlcourse.__file__)", external=True, silent=True
+        str(python),
+        "-c",
+        "import dlcourse; print(dlcourse.__file__)",
+        external=True,
+        silent=True,
     ).splitlines()[-1]
     if not Path(where).is_relative_to(python.parent.parent):
-        session.error(f"the reader's environment imports dlcourse from {where}, not its own copy")
+        session.error(
+            f"the reader's environment imports dlcourse from {where}, not its own copy"
+        )
 
 
 @nox.session(venv_backend="none")
@@ -404,15 +474,23 @@ def downloads(session: nox.Session) -> None:
     """
     env = stack(session)
     started = time.monotonic()
-    wheel = _wheel_tools().build_wheel(BUILD / "wheel", python=str(STACK / "bin" / "python"))
+    wheel = _wheel_tools().build_wheel(
+        BUILD / "wheel", python=str(STACK / "bin" / "python")
+    )
     python = reader_env(session, wheel)
     _check_installed_copy(session, python)
-    session.log(f"Wheel and environment ready in {time.monotonic() - started:.0f} s")
+    session.log(
+        f"Wheel and environment ready in {time.monotonic() - started:.0f} s"
+    )
 
     scripts = sorted((ROOT / "gallery").glob("**/plot_*.py"))
     if session.posargs:
         chosen = set(session.posargs)
-        scripts = [s for s in scripts if {s.stem, s.stem.removeprefix("plot_")} & chosen]
+        scripts = [
+            s
+            for s in scripts
+            if {s.stem, s.stem.removeprefix("plot_")} & chosen
+        ]
     if not scripts:
         session.error(f"no gallery script matches {' '.join(session.posargs)}")
     scratch = Path(tempfile.mkdtemp(prefix="dlcourse-downloads-"))
@@ -425,7 +503,9 @@ def downloads(session: nox.Session) -> None:
         external=True,
         silent=True,
     ).splitlines()[-1]
-    reader = {name: os.environ[name] for name in READER_PASSES if name in os.environ}
+    reader = {
+        name: os.environ[name] for name in READER_PASSES if name in os.environ
+    }
     reader.update(
         PATH=f"{python.parent}{os.pathsep}{os.environ.get('PATH', os.defpath)}",
         DLCOURSE_DATA=data_dir,
@@ -459,9 +539,15 @@ def downloads(session: nox.Session) -> None:
             failed.append(f"{name} (as a script)")
     for script in scripts:
         notebook = _notebook(session, env, script, scratch / "notebooks")
-        if not run_in_empty_folder(notebook, str(python), "-c", RUN_NOTEBOOK, notebook.name):
-            failed.append(f"{script.relative_to(ROOT).with_suffix('.ipynb')} (as a notebook)")
-    session.log(f"Ran {len(scripts)} scripts and notebooks in {time.monotonic() - started:.0f} s")
+        if not run_in_empty_folder(
+            notebook, str(python), "-c", RUN_NOTEBOOK, notebook.name
+        ):
+            failed.append(
+                f"{script.relative_to(ROOT).with_suffix('.ipynb')} (as a notebook)"
+            )
+    session.log(
+        f"Ran {len(scripts)} scripts and notebooks in {time.monotonic() - started:.0f} s"
+    )
     if failed:
         session.error(
             f"{len(failed)} download(s) failed in a fresh environment (their folders are under "
@@ -470,7 +556,9 @@ def downloads(session: nox.Session) -> None:
     shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _notebook(session: nox.Session, env: dict[str, str], script: Path, folder: Path) -> Path:
+def _notebook(
+    session: nox.Session, env: dict[str, str], script: Path, folder: Path
+) -> Path:
     """Return the notebook a reader downloads for ``script``: the book's, or one made now."""
     built = ROOT / "book" / script.relative_to(ROOT).with_suffix(".ipynb")
     if built.exists() and built.stat().st_mtime >= script.stat().st_mtime:

@@ -31,7 +31,9 @@ def toc_chapters() -> list[str]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [toc["root"]]
     for part in toc["parts"]:
-        files += [entry["file"] for entry in part["chapters"] if "file" in entry]
+        files += [
+            entry["file"] for entry in part["chapters"] if "file" in entry
+        ]
     return [file for file in files if not file.startswith("book/gallery")]
 
 
@@ -39,5 +41,7 @@ def page(relative: str) -> BeautifulSoup:
     """Return the parsed built page at ``relative`` under the HTML folder, or fail the test."""
     path = HTML / relative
     if not path.is_file():
-        pytest.fail(f"{path} is missing: build the book first with `nox -s book`")
+        pytest.fail(
+            f"{path} is missing: build the book first with `nox -s book`"
+        )
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")

@@ -35,7 +35,9 @@ def mirror_dir(tmp_path_factory) -> Path:
         if path.suffix == ".gz":
             shutil.copyfile(path, folder / path.name)
         else:
-            (folder / f"{name}.gz").write_bytes(gzip.compress(path.read_bytes(), compresslevel=1))
+            (folder / f"{name}.gz").write_bytes(
+                gzip.compress(path.read_bytes(), compresslevel=1)
+            )
     return folder
 
 
@@ -57,7 +59,9 @@ class _Server:
         handler = functools.partial(Handler, directory=str(folder))
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, daemon=True
+        )
 
     def __enter__(self):
         self.thread.start()
@@ -118,13 +122,16 @@ def read_only_dir(tmp_path, tmpfs):
 def chromium():
     """Yield Debian's Chromium, headless and driven by Playwright, shared by the whole session."""
     if not bookpages.CHROMIUM.exists():
-        pytest.fail(f"{bookpages.CHROMIUM} is missing: `nox -s browser` installs Debian's chromium")
+        pytest.fail(
+            f"{bookpages.CHROMIUM} is missing: `nox -s browser` installs Debian's chromium"
+        )
     # Imported here, so that collecting the other tests does not need Playwright.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(bookpages.CHROMIUM), args=bookpages.CHROMIUM_ARGS
+            executable_path=str(bookpages.CHROMIUM),
+            args=bookpages.CHROMIUM_ARGS,
         )
         yield browser
         browser.close()

@@ -27,4 +27,6 @@ def test_expand_with_shifts_gives_five_copies():
     assert more_images.shape == (20, 28, 28)
     assert more_labels.tolist() == labels.tolist() * 5
     np.testing.assert_array_equal(more_images[:4], images)
-    np.testing.assert_array_equal(more_images[4:8], augment.shift_images(images, 1, 0))
+    np.testing.assert_array_equal(
+        more_images[4:8], augment.shift_images(images, 1, 0)
+    )

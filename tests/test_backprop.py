@@ -8,7 +8,11 @@ import torch
 
 from dlcourse import backprop
 
-TORCH_ACTIVATION = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "ReLU": torch.relu}
+TORCH_ACTIVATION = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "ReLU": torch.relu,
+}
 
 
 def _torch_gradients(mlp, x, labels):
@@ -22,7 +26,11 @@ def _torch_gradients(mlp, x, labels):
             a = TORCH_ACTIVATION[mlp.activation](a)
     loss = torch.nn.functional.cross_entropy(a, torch.from_numpy(labels))
     loss.backward()
-    return loss.item(), [w.grad.numpy() for w in weights], [b.grad.numpy() for b in biases]
+    return (
+        loss.item(),
+        [w.grad.numpy() for w in weights],
+        [b.grad.numpy() for b in biases],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +43,14 @@ def batch():
 def test_gradients_match_pytorch_autograd(batch, activation):
     x, labels = batch
     mlp = backprop.init_mlp([6, 8, 5, 4], activation, seed=1)
-    loss, grad_weights, grad_biases = backprop.loss_and_gradients(mlp, x, labels)
+    loss, grad_weights, grad_biases = backprop.loss_and_gradients(
+        mlp, x, labels
+    )
     torch_loss, torch_weights, torch_biases = _torch_gradients(mlp, x, labels)
     assert loss == pytest.approx(torch_loss, rel=1e-12)
-    for ours, theirs in zip(grad_weights + grad_biases, torch_weights + torch_biases, strict=True):
+    for ours, theirs in zip(
+        grad_weights + grad_biases, torch_weights + torch_biases, strict=True
+    ):
         assert ours.shape == theirs.shape
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-13)
 
@@ -54,14 +66,18 @@ def test_gradient_matches_finite_differences(batch):
         mlp.weights[0][i, j] -= 2 * eps
         down, _, _ = backprop.loss_and_gradients(mlp, x, labels)
         mlp.weights[0][i, j] += eps
-        assert grad_weights[0][i, j] == pytest.approx((up - down) / (2 * eps), rel=1e-5, abs=1e-9)
+        assert grad_weights[0][i, j] == pytest.approx(
+            (up - down) / (2 * eps), rel=1e-5, abs=1e-9
+        )
 
 
 def test_softmax_cross_entropy_of_a_confident_right_answer_is_small():
     logits = np.array([[10.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
     loss, grad = backprop.softmax_cross_entropy(logits, np.array([0, 1]))
     assert loss == pytest.approx((np.log1p(2 * np.exp(-10)) + np.log(3)) / 2)
-    np.testing.assert_allclose(grad.sum(axis=1), 0, atol=1e-15)  # probabilities minus one-hot
+    np.testing.assert_allclose(
+        grad.sum(axis=1), 0, atol=1e-15
+    )  # probabilities minus one-hot
     np.testing.assert_allclose(backprop.softmax(logits).sum(axis=1), 1)
 
 
@@ -78,10 +94,14 @@ def test_init_mlp_sizes_and_scale():
 def test_training_learns_a_separable_problem():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 2))
-    labels = (x[:, 0] * x[:, 1] > 0).astype(int)  # XOR of the signs: not linearly separable
+    labels = (x[:, 0] * x[:, 1] > 0).astype(
+        int
+    )  # XOR of the signs: not linearly separable
     mlp = backprop.init_mlp([2, 16, 2], "tanh", seed=0)
     before = backprop.accuracy(mlp, x, labels)
-    losses = backprop.train(mlp, x, labels, epochs=200, batch_size=32, learning_rate=0.5)
+    losses = backprop.train(
+        mlp, x, labels, epochs=200, batch_size=32, learning_rate=0.5
+    )
     assert losses[-1] < losses[0] / 3
     assert backprop.accuracy(mlp, x, labels) > max(0.95, before)
 
@@ -95,5 +115,7 @@ def test_deep_sigmoid_gradients_vanish_and_relu_gradients_do_not(batch):
         _, grad_weights, _ = backprop.loss_and_gradients(mlp, x, labels)
         norms[activation] = backprop.gradient_norms(grad_weights)
     sigmoid, relu = norms["sigmoid"], norms["ReLU"]
-    assert sigmoid[0] < sigmoid[-2] / 100  # the first layer learns far slower than the last
+    assert (
+        sigmoid[0] < sigmoid[-2] / 100
+    )  # the first layer learns far slower than the last
     assert relu[0] > relu[-2] / 10

@@ -45,15 +45,22 @@ def test_every_classifier_beats_guessing_by_far(split):
     # The kernel SVM and k-NN are the strong ones; a single tree the weakest.
     assert by_name["support vector machine"].accuracy > 0.9
     assert by_name["k-nearest neighbours"].accuracy > 0.85
-    assert by_name["decision tree"].accuracy < by_name["support vector machine"].accuracy
+    assert (
+        by_name["decision tree"].accuracy
+        < by_name["support vector machine"].accuracy
+    )
 
 
 def test_evaluate_counts_right_answers(split):
     from sklearn.dummy import DummyClassifier
 
-    score = baselines.evaluate("always the most frequent", DummyClassifier(), split)
+    score = baselines.evaluate(
+        "always the most frequent", DummyClassifier(), split
+    )
     most_frequent = np.bincount(split.y_train).argmax()
-    assert score.accuracy == pytest.approx(np.mean(split.y_test == most_frequent))
+    assert score.accuracy == pytest.approx(
+        np.mean(split.y_test == most_frequent)
+    )
 
 
 def test_a_subset_larger_than_the_data_takes_all_of_it(mnist):

@@ -63,7 +63,10 @@ def toc_pages() -> list[str]:
                 pages.append(entry["file"])
             elif "glob" in entry:
                 found = sorted(HTML.glob(entry["glob"] + ".html"))
-                found = [path.relative_to(HTML).with_suffix("").as_posix() for path in found]
+                found = [
+                    path.relative_to(HTML).with_suffix("").as_posix()
+                    for path in found
+                ]
                 # No match keeps the pattern itself, so its test fails instead of vanishing.
                 pages.extend(found or [entry["glob"]])
             walk(entry.get("sections", []))
@@ -77,7 +80,9 @@ def toc_pages() -> list[str]:
 def ids_in(path: Path) -> frozenset[str]:
     """Return the element ids of a built page: the anchors a link may point at."""
     text = path.read_text(encoding="utf-8")
-    return frozenset(html.unescape(found) for found in re.findall(r'\sid="([^"]+)"', text))
+    return frozenset(
+        html.unescape(found) for found in re.findall(r'\sid="([^"]+)"', text)
+    )
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -107,7 +112,10 @@ class Reader:
         self.tab, self.base = tab, base
         self.problems: list[str] = []
         tab.on("console", self._console)
-        tab.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        tab.on(
+            "pageerror",
+            lambda error: self.problems.append(f"script error: {error}"),
+        )
         tab.on("request", self._request)
         tab.on("requestfailed", self._failed)
         tab.on("response", self._response)
@@ -126,7 +134,9 @@ class Reader:
 
     def _failed(self, request) -> None:
         if self._local(request.url):
-            self.problems.append(f"failed request: {request.url} ({request.failure})")
+            self.problems.append(
+                f"failed request: {request.url} ({request.failure})"
+            )
 
     def _response(self, response) -> None:
         if response.status >= 400:
@@ -141,17 +151,30 @@ class Reader:
     def check(self, page: str) -> list[str]:
         """Open ``page`` and return everything wrong with it, one line each."""
         problems = self.open(page)
-        problems += [f"image not loaded: {src}" for src in self.tab.evaluate(BROKEN_IMAGES)]
+        problems += [
+            f"image not loaded: {src}"
+            for src in self.tab.evaluate(BROKEN_IMAGES)
+        ]
         math = self.tab.evaluate(MATH)
         if math["untypeset"]:
             first = " ".join(math["untypeset"][0].split())
-            problems.append(f"{len(math['untypeset'])} formula(s) not typeset, first: {first}")
+            problems.append(
+                f"{len(math['untypeset'])} formula(s) not typeset, first: {first}"
+            )
         raw = list(RAW_TEX.finditer(math["text"]))
         if raw:
-            around = " ".join(math["text"][max(0, raw[0].start() - 30) : raw[0].end() + 30].split())
-            problems.append(f"raw TeX in the text ({len(raw)} times), first: …{around}…")
+            around = " ".join(
+                math["text"][
+                    max(0, raw[0].start() - 30) : raw[0].end() + 30
+                ].split()
+            )
+            problems.append(
+                f"raw TeX in the text ({len(raw)} times), first: …{around}…"
+            )
         links = sorted(set(self.tab.evaluate(LINKS)))
-        problems += [f"broken link: {link}" for link in links if not self.resolves(link)]
+        problems += [
+            f"broken link: {link}" for link in links if not self.resolves(link)
+        ]
         return problems
 
     def resolves(self, link: str) -> bool:
@@ -159,13 +182,17 @@ class Reader:
         if not link.startswith(self.base):
             return True
         parts = urlsplit(link)
-        target = HTML / unquote(parts.path).removeprefix(urlsplit(self.base).path)
+        target = HTML / unquote(parts.path).removeprefix(
+            urlsplit(self.base).path
+        )
         if target.is_dir():
             target = target / "index.html"
         if not target.is_file():
             return False
         anchor = unquote(parts.fragment)
-        return not anchor or target.suffix != ".html" or anchor in ids_in(target)
+        return (
+            not anchor or target.suffix != ".html" or anchor in ids_in(target)
+        )
 
 
 @pytest.fixture(scope="session")
@@ -173,7 +200,10 @@ def reader(site, chromium):
     """Yield a Reader in one Chromium context and one tab, for the whole session."""
     context = chromium.new_context()
     # Anything for another host is refused at once (and reported by the Reader), not awaited.
-    context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
+    context.route(
+        re.compile(r"^https?://(?!127\.0\.0\.1[:/])"),
+        lambda route: route.abort(),
+    )
     yield Reader(context.new_page(), site)
     context.close()
 
@@ -188,6 +218,9 @@ def test_search_finds_dropout(reader):
     problems = reader.open("search.html?q=dropout")
     results = reader.tab.locator("#search-results ul.search li a")
     results.first.wait_for(timeout=15_000)
-    found = [unquote(href) for href in results.evaluate_all("as => as.map(a => a.href)")]
+    found = [
+        unquote(href)
+        for href in results.evaluate_all("as => as.map(a => a.href)")
+    ]
     assert any("book/dropout.html" in href for href in found), found
     assert not problems, "search.html:\n  " + "\n  ".join(problems)

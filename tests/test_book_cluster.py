@@ -52,12 +52,17 @@ def test_the_chapter_shows_exactly_the_jobs_the_cluster_tests_submit(page):
     jobs = cluster.course_jobs(WORKDIR, venv=VENV)
     for name, spec in jobs.items():
         script = cluster.render_jobscript(spec).strip()
-        assert any(block.strip() == script for block in blocks), f"{name} is not on the page"
+        assert any(block.strip() == script for block in blocks), (
+            f"{name} is not on the page"
+        )
     text = "\n".join(blocks)
     assert "#SBATCH --signal=B:USR1@" in text
     assert 'scontrol requeue "$SLURM_JOB_ID"' in text
     assert "#PBS -l walltime=" in text
-    assert 'srun torchrun --nnodes="$SLURM_JOB_NUM_NODES" --nproc-per-node=4' in text
+    assert (
+        'srun torchrun --nnodes="$SLURM_JOB_NUM_NODES" --nproc-per-node=4'
+        in text
+    )
 
 
 def test_the_chapter_resumes_a_warned_run_in_front_of_the_reader(page):
@@ -68,7 +73,9 @@ def test_the_chapter_resumes_a_warned_run_in_front_of_the_reader(page):
     assert "resuming after epoch" in outputs
 
 
-def test_the_chapter_shows_the_plain_loop_first_then_each_addition_from_the_library(page):
+def test_the_chapter_shows_the_plain_loop_first_then_each_addition_from_the_library(
+    page,
+):
     blocks = [block.strip() for block in _code_blocks(page)]
     shown = [
         loop.train_epoch,
@@ -82,22 +89,32 @@ def test_the_chapter_shows_the_plain_loop_first_then_each_addition_from_the_libr
     places = []
     for obj in shown:
         source = textwrap.dedent(inspect.getsource(obj)).strip()
-        assert source in blocks, f"{obj.__qualname__} is not shown as the library has it"
+        assert source in blocks, (
+            f"{obj.__qualname__} is not shown as the library has it"
+        )
         places.append(blocks.index(source))
     assert places[0] == min(places), "the plain loop comes before the additions"
     outputs = "\n".join(o.get_text() for o in page.select(".cell_output"))
-    assert "batch 2: examples [4, 5, 6, 7]" in outputs and "stopped: True" in outputs
+    assert (
+        "batch 2: examples [4, 5, 6, 7]" in outputs
+        and "stopped: True" in outputs
+    )
     assert "batch 3:" not in outputs
     assert "process 1 of 2: [[1, 3], [5, 7], [9, 11]]" in outputs
 
 
 def test_the_timing_table_has_measured_rows_and_says_which_device(page):
-    tables = [t for t in page.select(".cell_output table") if "images/s" in t.get_text()]
+    tables = [
+        t
+        for t in page.select(".cell_output table")
+        if "images/s" in t.get_text()
+    ]
     assert len(tables) == 1, "the timing table is missing"
     header = [th.get_text(strip=True) for th in tables[0].select("thead th")]
     assert header[:2] == ["experiment", "device"]
     rows = [
-        [td.get_text(strip=True) for td in tr.select("td")] for tr in tables[0].select("tbody tr")
+        [td.get_text(strip=True) for td in tr.select("td")]
+        for tr in tables[0].select("tbody tr")
     ]
     assert len(rows) >= 2
     column = dict(zip(header, range(len(header)), strict=True))
@@ -106,11 +123,15 @@ def test_the_timing_table_has_measured_rows_and_says_which_device(page):
         assert row[column["processor"]]
         assert float(row[column["seconds per epoch"]]) > 0
         assert float(row[column["images/s"]].replace(",", "")) > 0
-    glued = " ".join(span.get_text() for span in page.select("span.pasted-text"))
+    glued = " ".join(
+        span.get_text() for span in page.select("span.pasted-text")
+    )
     assert "CPU (" in glued or "CUDA (" in glued
 
 
 def test_the_deck_facts_and_a_real_log_line_are_there(page):
     outputs = "\n".join(o.get_text() for o in page.select(".cell_output"))
-    assert "960 NVIDIA Tesla K20x" in outputs and "46th, November 2014" in outputs
+    assert (
+        "960 NVIDIA Tesla K20x" in outputs and "46th, November 2014" in outputs
+    )
     assert "img/s" in outputs and " epoch 1/" in outputs

@@ -46,7 +46,9 @@ def exporter(monkeypatch):
 @pytest.fixture(scope="module")
 def cnn():
     """The convolutional network the build's gallery example trained and saved."""
-    return _keras().saving.load_model(saved_runs.load("cnn", RUNS).model_path(), compile=False)
+    return _keras().saving.load_model(
+        saved_runs.load("cnn", RUNS).model_path(), compile=False
+    )
 
 
 def _read_network(manifest_path):
@@ -56,7 +58,9 @@ def _read_network(manifest_path):
     assert len(blob) == manifest["bytes"]
     arrays = [
         [
-            np.frombuffer(blob, "<f4", a["size"], a["offset"]).reshape(a["shape"])
+            np.frombuffer(blob, "<f4", a["size"], a["offset"]).reshape(
+                a["shape"]
+            )
             for a in layer["arrays"]
         ]
         for layer in manifest["layers"]
@@ -85,7 +89,9 @@ def _small_model(padding="valid"):
 def test_export_writes_every_layer_and_weight_exactly(exporter, tmp_path):
     model = _small_model()
     model.save(tmp_path / "small.keras")
-    manifest, arrays = _read_network(exporter.export_network(tmp_path / "small.keras", tmp_path))
+    manifest, arrays = _read_network(
+        exporter.export_network(tmp_path / "small.keras", tmp_path)
+    )
     assert manifest["input_shape"] == [8, 8, 1]
     assert [layer["type"] for layer in manifest["layers"]] == [
         "Conv2D",
@@ -101,24 +107,36 @@ def test_export_writes_every_layer_and_weight_exactly(exporter, tmp_path):
         None,
         "softmax",
     ]
-    assert manifest["layers"][1]["pool_size"] == [2, 2] == manifest["layers"][1]["strides"]
+    assert (
+        manifest["layers"][1]["pool_size"]
+        == [2, 2]
+        == manifest["layers"][1]["strides"]
+    )
     for layer, written in zip(model.layers, arrays, strict=True):
         expected = layer.get_weights()
         assert len(written) == len(expected)
         for a, b in zip(written, expected, strict=True):
             assert a.shape == b.shape and np.array_equal(a, b)
-    assert [a["name"] for a in manifest["layers"][0]["arrays"]] == ["kernel", "bias"]
+    assert [a["name"] for a in manifest["layers"][0]["arrays"]] == [
+        "kernel",
+        "bias",
+    ]
 
 
 def test_export_refuses_a_missing_model_naming_the_example(exporter, tmp_path):
-    with pytest.raises(exporter.ExtensionError, match=r"cnn\.keras is missing.*plot_cnn\.py"):
+    with pytest.raises(
+        exporter.ExtensionError, match=r"cnn\.keras is missing.*plot_cnn\.py"
+    ):
         exporter.export_network(tmp_path / "cnn.keras", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
 def test_export_refuses_a_layer_the_page_cannot_compute(exporter, tmp_path):
     _small_model(padding="same").save(tmp_path / "same.keras")
-    with pytest.raises(exporter.ExtensionError, match=r"cannot run layer conv2d.*padding 'same'"):
+    with pytest.raises(
+        exporter.ExtensionError,
+        match=r"cannot run layer conv2d.*padding 'same'",
+    ):
         exporter.export_network(tmp_path / "same.keras", tmp_path / "out")
 
 
@@ -128,7 +146,9 @@ def test_export_refuses_a_layer_the_page_cannot_compute(exporter, tmp_path):
 @pytest.mark.book
 def test_page_serves_the_network_this_build_trained(cnn):
     if not NETWORK.is_file():
-        pytest.fail(f"{NETWORK} is missing: build the book first with `nox -s book`")
+        pytest.fail(
+            f"{NETWORK} is missing: build the book first with `nox -s book`"
+        )
     manifest, arrays = _read_network(NETWORK)
     assert manifest["model"] == "cnn.keras"
     assert [(layer["name"], layer["type"]) for layer in manifest["layers"]] == [
@@ -147,11 +167,20 @@ def test_page_says_which_run_it_serves_and_loads_its_script():
     assert f"test accuracy of {run.test_accuracy:.2%}" in text
     assert hardware.cpu_model() in text
     scripts = [s.get("src", "") for s in page.select("script")]
-    assert any(re.search(r"_static/draw_a_digit\.js(\?|$)", src) for src in scripts), scripts
-    assert any("draw_a_digit.css" in link["href"] for link in page.select("link[rel=stylesheet]"))
+    assert any(
+        re.search(r"_static/draw_a_digit\.js(\?|$)", src) for src in scripts
+    ), scripts
+    assert any(
+        "draw_a_digit.css" in link["href"]
+        for link in page.select("link[rel=stylesheet]")
+    )
     other = bookpages.page("book/your_own_digit.html")
-    assert not any("draw_a_digit.js" in s.get("src", "") for s in other.select("script"))
-    assert other.select_one('a[href="draw_a_digit.html"]'), "your_own_digit does not link the page"
+    assert not any(
+        "draw_a_digit.js" in s.get("src", "") for s in other.select("script")
+    )
+    assert other.select_one('a[href="draw_a_digit.html"]'), (
+        "your_own_digit does not link the page"
+    )
 
 
 # ---- the widget in Chromium ---------------------------------------------------------------------
@@ -169,18 +198,32 @@ BLANK = """() => {
 def open_page(chromium, serve):
     """Return a function that opens the page in a fresh context; no script error is allowed."""
     if not (bookpages.HTML / PAGE).is_file():
-        pytest.fail(f"{bookpages.HTML / PAGE} is missing: build the book first with `nox -s book`")
+        pytest.fail(
+            f"{bookpages.HTML / PAGE} is missing: build the book first with `nox -s book`"
+        )
     base = serve(bookpages.HTML).url
     problems: list[str] = []
     contexts = []
 
     def open_(**options):
-        context = chromium.new_context(viewport={"width": 1100, "height": 900}, **options)
+        context = chromium.new_context(
+            viewport={"width": 1100, "height": 900}, **options
+        )
         contexts.append(context)
-        context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
+        context.route(
+            re.compile(r"^https?://(?!127\.0\.0\.1[:/])"),
+            lambda route: route.abort(),
+        )
         tab = context.new_page()
-        tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-        tab.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+        tab.on(
+            "pageerror", lambda error: problems.append(f"script error: {error}")
+        )
+        tab.on(
+            "console",
+            lambda m: (
+                m.type == "error" and problems.append(f"console: {m.text}")
+            ),
+        )
         tab.goto(base + PAGE, wait_until="networkidle")
         tab.wait_for_function(READY, timeout=30_000)
         tab.get_by_test_id("digit-canvas").scroll_into_view_if_needed()
@@ -195,12 +238,18 @@ def open_page(chromium, serve):
 def _points(tab, fractions):
     """Return page coordinates of points given as fractions of the drawing canvas."""
     box = tab.get_by_test_id("digit-canvas").bounding_box()
-    return [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in fractions]
+    return [
+        (box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+        for fx, fy in fractions
+    ]
 
 
 ONE = [(0.5, 0.12), (0.5, 0.88)]
 ZERO = [
-    (0.5 + 0.26 * math.sin(2 * math.pi * k / 48), 0.5 - 0.36 * math.cos(2 * math.pi * k / 48))
+    (
+        0.5 + 0.26 * math.sin(2 * math.pi * k / 48),
+        0.5 - 0.36 * math.cos(2 * math.pi * k / 48),
+    )
     for k in range(50)
 ]
 
@@ -215,7 +264,11 @@ def _draw_with_mouse(tab, fractions):
 
 
 def _probabilities(tab):
-    values = tab.get_by_test_id("probabilities").locator(".dlcourse-digit-value").all_inner_texts()
+    values = (
+        tab.get_by_test_id("probabilities")
+        .locator(".dlcourse-digit-value")
+        .all_inner_texts()
+    )
     return [float(v.rstrip("%")) / 100 for v in values]
 
 
@@ -231,9 +284,9 @@ def test_a_stroke_reads_as_1_and_after_clear_an_oval_as_0(open_page):
     expect = _expect()
     prediction = tab.get_by_test_id("prediction")
     assert prediction.inner_text().strip() in ("", "–")
-    assert tab.get_by_test_id("digit-canvas").evaluate("c => getComputedStyle(c).touchAction") == (
-        "none"
-    )
+    assert tab.get_by_test_id("digit-canvas").evaluate(
+        "c => getComputedStyle(c).touchAction"
+    ) == ("none")
     _draw_with_mouse(tab, ONE)
     expect(prediction).to_have_text("1")
     probabilities = _probabilities(tab)
@@ -254,13 +307,17 @@ def test_the_bars_follow_the_drawing_while_it_is_drawn(open_page):
     tab.mouse.down()
     for point in points[1:25]:
         tab.mouse.move(*point, steps=2)
-    _expect()(tab.get_by_test_id("prediction")).to_have_text(re.compile(r"^\d$"))
+    _expect()(tab.get_by_test_id("prediction")).to_have_text(
+        re.compile(r"^\d$")
+    )
     half = _probabilities(tab)
     for point in points[25:]:
         tab.mouse.move(*point, steps=2)
     _expect()(tab.get_by_test_id("prediction")).to_have_text("0")
     tab.mouse.up()
-    assert _probabilities(tab) != half, "the bars did not change while the oval was closed"
+    assert _probabilities(tab) != half, (
+        "the bars did not change while the oval was closed"
+    )
 
 
 @pytest.mark.browser
@@ -270,11 +327,19 @@ def test_a_finger_draws_too(open_page):
     scrolled = tab.evaluate("window.scrollY")
     points = _points(tab, [(0.5, 0.12 + 0.76 * k / 30) for k in range(31)])
     finger = [[{"x": x, "y": y}] for x, y in points]
-    for kind, touching in [("touchStart", finger[0])] + [("touchMove", f) for f in finger[1:]]:
-        touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": touching})
-    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    for kind, touching in [("touchStart", finger[0])] + [
+        ("touchMove", f) for f in finger[1:]
+    ]:
+        touch.send(
+            "Input.dispatchTouchEvent", {"type": kind, "touchPoints": touching}
+        )
+    touch.send(
+        "Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []}
+    )
     _expect()(tab.get_by_test_id("prediction")).to_have_text("1")
-    assert tab.evaluate("window.scrollY") == scrolled, "the page scrolled under the finger"
+    assert tab.evaluate("window.scrollY") == scrolled, (
+        "the page scrolled under the finger"
+    )
 
 
 @pytest.mark.browser
@@ -282,7 +347,9 @@ def test_clear_is_a_button_reached_with_tab_that_clears(open_page):
     tab = open_page()
     _draw_with_mouse(tab, ONE)
     _expect()(tab.get_by_test_id("prediction")).to_have_text("1")
-    tab.locator("main h1:visible").first.click()  # Tab moves on from the title of the page
+    tab.locator(
+        "main h1:visible"
+    ).first.click()  # Tab moves on from the title of the page
     focused = None
     for _ in range(300):
         tab.keyboard.press("Tab")
@@ -298,11 +365,17 @@ def test_clear_is_a_button_reached_with_tab_that_clears(open_page):
 
 
 def _probabilities_text(tab):
-    return tab.get_by_test_id("probabilities").locator(".dlcourse-digit-value").all_inner_texts()
+    return (
+        tab.get_by_test_id("probabilities")
+        .locator(".dlcourse-digit-value")
+        .all_inner_texts()
+    )
 
 
 @pytest.mark.browser
-def test_the_pages_forward_pass_is_kerass_on_mnist_test_digits(open_page, cnn, mnist):
+def test_the_pages_forward_pass_is_kerass_on_mnist_test_digits(
+    open_page, cnn, mnist
+):
     tab = open_page()
     images = mnist.test_images[:12].astype("float32") / 255
     expected = cnn.predict(images[..., None], verbose=0)
@@ -321,18 +394,24 @@ def test_the_pages_forward_pass_is_kerass_on_mnist_test_digits(open_page, cnn, m
 
 
 @pytest.mark.browser
-def test_the_page_prepares_a_digit_drawn_large_as_mnist_has_it(open_page, mnist):
+def test_the_page_prepares_a_digit_drawn_large_as_mnist_has_it(
+    open_page, mnist
+):
     """An MNIST digit blown up ten times comes back as itself, give or take a pixel's shift."""
     tab = open_page()
     train = mnist.train_images.astype(np.int64)
     index = np.arange(28)
     mass = train.sum(axis=(1, 2))
-    centre = [(train.sum(axis=2) @ index / mass).mean(), (train.sum(axis=1) @ index / mass).mean()]
+    centre = [
+        (train.sum(axis=2) @ index / mass).mean(),
+        (train.sum(axis=1) @ index / mass).mean(),
+    ]
     assert tab.evaluate("dlcourseDigit.target") == [round(c) for c in centre]
     picked = [
         image
         for image in mnist.test_images[:40]
-        if image.max() == 255 and max(np.ptp(np.nonzero(image), axis=1)) + 1 == 20
+        if image.max() == 255
+        and max(np.ptp(np.nonzero(image), axis=1)) + 1 == 20
     ][:10]
     assert len(picked) >= 5
     for image in picked:

@@ -23,7 +23,9 @@ def _executed_chapters() -> list[str]:
     """Return the chapters that hold code cells, as the table of contents names them."""
     chapters = []
     for file in bookpages.toc_chapters():
-        if "```{code-cell}" in (ROOT / f"{file}.md").read_text(encoding="utf-8"):
+        if "```{code-cell}" in (ROOT / f"{file}.md").read_text(
+            encoding="utf-8"
+        ):
             chapters.append(file)
     return chapters
 
@@ -45,7 +47,9 @@ def test_chapter_offers_its_executed_notebook(chapter):
     nbformat.validate(notebook)
     assert notebook.metadata["kernelspec"]["name"] == "python3"
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    assert code and any(cell.outputs for cell in code), f"{chapter}: a notebook without outputs"
+    assert code and any(cell.outputs for cell in code), (
+        f"{chapter}: a notebook without outputs"
+    )
     # The MyST source stays downloadable beside it.
     assert any(href.endswith(f"{Path(chapter).name}.md") for href in links)
 
@@ -53,9 +57,14 @@ def test_chapter_offers_its_executed_notebook(chapter):
 def test_gallery_offers_every_example_in_one_zip_of_scripts_and_one_of_notebooks():
     page_path = "book/gallery/index.html"
     links = [a["href"] for a in bookpages.page(page_path).select("a[href]")]
-    zips = [_linked_file(page_path, href) for href in links if href.endswith(".zip")]
+    zips = [
+        _linked_file(page_path, href) for href in links if href.endswith(".zip")
+    ]
     assert len(zips) == 2, f"the gallery's index links {len(zips)} zips, not 2"
-    scripts = sorted(f"{p.parent.name}/{p.name}" for p in (ROOT / "gallery").glob("*/plot_*.py"))
+    scripts = sorted(
+        f"{p.parent.name}/{p.name}"
+        for p in (ROOT / "gallery").glob("*/plot_*.py")
+    )
     contents = []
     for path in zips:
         with zipfile.ZipFile(path) as archive:

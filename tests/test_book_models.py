@@ -23,7 +23,12 @@ ROOT = bookpages.ROOT
 HTML = bookpages.HTML
 GALLERY = ROOT / "gallery" / "mnist_models"
 # The examples that train convolutional networks: on a GPU where there is one.
-HEAVY_SCRIPTS = ["plot_cnn", "plot_cnn_expanded", "plot_pytorch_example", "plot_training_fast"]
+HEAVY_SCRIPTS = [
+    "plot_cnn",
+    "plot_cnn_expanded",
+    "plot_pytorch_example",
+    "plot_training_fast",
+]
 
 # Each chapter and the experiments whose 2018 result it sets beside the measured one.
 CHAPTER_EXPERIMENTS = {
@@ -45,7 +50,10 @@ def _comparison_rows(page: BeautifulSoup) -> dict[str, dict[str, str]]:
     """Return the rows of every 2018-vs-measured table on the page, keyed by model title."""
     rows = {}
     for table in page.select("table"):
-        header = [th.get_text(strip=True) for th in table.select("thead tr")[0].find_all("th")]
+        header = [
+            th.get_text(strip=True)
+            for th in table.select("thead tr")[0].find_all("th")
+        ]
         if header[-len(TABLE_HEADER) :] != TABLE_HEADER:
             continue
         for tr in table.select("tbody tr"):
@@ -60,7 +68,9 @@ def test_every_result_the_examples_saved_lies_in_its_band(name):
     experiment = experiments.get(name)
     run = saved_runs.load(name, GALLERY)
     if not run.is_full:
-        pytest.skip(f"{name} ran on {run.train_images:,} training images, not the full set")
+        pytest.skip(
+            f"{name} ran on {run.train_images:,} training images, not the full set"
+        )
     gpus = ", ".join(hardware.gpu_names()) or "no GPU"
     assert experiments.in_band(experiment, run), (
         f"{name}: measured {run.test_accuracy:.2%} lies outside the band "
@@ -73,16 +83,32 @@ def test_every_result_the_examples_saved_lies_in_its_band(name):
 def _layer_signature(layer) -> tuple:
     """Return a Keras layer's class and the settings that decide its shape and function."""
     config = layer.get_config()
-    keys = ("units", "filters", "kernel_size", "strides", "padding", "pool_size", "rate")
-    return (type(layer).__name__, config.get("activation"), *(config.get(k) for k in keys))
+    keys = (
+        "units",
+        "filters",
+        "kernel_size",
+        "strides",
+        "padding",
+        "pool_size",
+        "rate",
+    )
+    return (
+        type(layer).__name__,
+        config.get("activation"),
+        *(config.get(k) for k in keys),
+    )
 
 
 def _network_layers(model) -> list:
     """Return the model's layers, leaving out the random ones that only vary the training data."""
-    return [layer for layer in model.layers if not layer.name.startswith("augment")]
+    return [
+        layer for layer in model.layers if not layer.name.startswith("augment")
+    ]
 
 
-@pytest.mark.parametrize("name", [n for n in experiments.EXPERIMENTS if n != "pytorch_example"])
+@pytest.mark.parametrize(
+    "name", [n for n in experiments.EXPERIMENTS if n != "pytorch_example"]
+)
 def test_each_keras_example_trains_the_librarys_network(name):
     import keras
 
@@ -91,24 +117,38 @@ def test_each_keras_example_trains_the_librarys_network(name):
     assert [_layer_signature(x) for x in _network_layers(saved)] == [
         _layer_signature(x) for x in library.layers
     ]
-    assert sum(x.count_params() for x in _network_layers(saved)) == library.count_params()
+    assert (
+        sum(x.count_params() for x in _network_layers(saved))
+        == library.count_params()
+    )
 
 
 def test_the_pytorch_example_trains_the_librarys_network():
     import torch
 
-    saved = torch.load(saved_runs.load("pytorch_example", GALLERY).model_path(), weights_only=True)
-    library = models.torch_model(experiments.get("pytorch_example").config.arch).state_dict()
-    assert [tuple(t.shape) for t in saved.values()] == [tuple(t.shape) for t in library.values()]
+    saved = torch.load(
+        saved_runs.load("pytorch_example", GALLERY).model_path(),
+        weights_only=True,
+    )
+    library = models.torch_model(
+        experiments.get("pytorch_example").config.arch
+    ).state_dict()
+    assert [tuple(t.shape) for t in saved.values()] == [
+        tuple(t.shape) for t in library.values()
+    ]
 
 
 @pytest.mark.parametrize("chapter", CHAPTER_EXPERIMENTS)
 def test_chapter_sets_each_seed_result_beside_the_measured_one(chapter):
     rows = _comparison_rows(_page(f"book/{chapter}.html"))
-    assert rows, f"{chapter}: no '2018 course | this build | band | in band' table"
+    assert rows, (
+        f"{chapter}: no '2018 course | this build | band | in band' table"
+    )
     for name in CHAPTER_EXPERIMENTS[chapter]:
         experiment = experiments.get(name)
-        assert experiment.title in rows, f"{chapter}: no row for {experiment.title}"
+        assert experiment.title in rows, (
+            f"{chapter}: no row for {experiment.title}"
+        )
         row = rows[experiment.title]
         assert row["2018 course"] == experiment.reported_text()
         assert re.fullmatch(r"\d{1,3}\.\d{2}%", row["this build"]), row
@@ -120,7 +160,10 @@ def test_chapter_sets_each_seed_result_beside_the_measured_one(chapter):
 @pytest.mark.parametrize("chapter", CHAPTER_EXPERIMENTS)
 def test_chapter_says_what_data_its_results_saw(chapter):
     text = _page(f"book/{chapter}.html").get_text()
-    assert re.search(r"epochs, \d+ s of training on (the full training|[\d,]+ training)", text)
+    assert re.search(
+        r"epochs, \d+ s of training on (the full training|[\d,]+ training)",
+        text,
+    )
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -128,9 +171,13 @@ def test_every_chapter_figure_has_alt_text_and_a_caption(chapter):
     page = _page(f"book/{chapter}.html")
     for figure in page.select("figure"):
         image = figure.find("img")
-        assert image is not None and image.get("alt", "").strip(), f"{chapter}: {figure}"
+        assert image is not None and image.get("alt", "").strip(), (
+            f"{chapter}: {figure}"
+        )
         caption = figure.find("figcaption")
-        assert caption is not None and caption.get_text(strip=True), f"{chapter}: no caption"
+        assert caption is not None and caption.get_text(strip=True), (
+            f"{chapter}: no caption"
+        )
         assert (HTML / "book" / image["src"]).is_file(), image["src"]
 
 
@@ -139,16 +186,22 @@ def test_chapter_glued_values_are_filled_in_and_nothing_failed(chapter):
     page = _page(f"book/{chapter}.html")
     for span in page.select("span.pasted-text"):
         text = span.get_text()
-        assert text.strip() and not text.startswith(("'", "‘")), f"{chapter}: {text!r}"
+        assert text.strip() and not text.startswith(("'", "‘")), (
+            f"{chapter}: {text!r}"
+        )
     assert "Traceback" not in page.get_text()
 
 
 def test_every_chapter_has_figures_where_it_trains_a_model():
     for chapter in CHAPTER_EXPERIMENTS:
-        assert _page(f"book/{chapter}.html").select("figure img"), f"{chapter}: no figure"
+        assert _page(f"book/{chapter}.html").select("figure img"), (
+            f"{chapter}: no figure"
+        )
 
 
-@pytest.mark.parametrize("chapter", ["softmax_regression", "deeper_networks", "frameworks"])
+@pytest.mark.parametrize(
+    "chapter", ["softmax_regression", "deeper_networks", "frameworks"]
+)
 def test_chapter_shows_framework_code_in_executed_cells(chapter):
     page = _page(f"book/{chapter}.html")
     code = " ".join(cell.get_text() for cell in page.select(".cell_input"))
@@ -158,7 +211,11 @@ def test_chapter_shows_framework_code_in_executed_cells(chapter):
     else:
         assert "keras.Sequential(" in code
     if chapter == "softmax_regression":
-        assert "model.compile(" in code and "model.fit(" in code and "model.evaluate(" in code
+        assert (
+            "model.compile(" in code
+            and "model.fit(" in code
+            and "model.evaluate(" in code
+        )
 
 
 def test_softmax_chapter_prints_the_batch_shapes_and_the_worked_cross_entropy():
@@ -169,7 +226,9 @@ def test_softmax_chapter_prints_the_batch_shapes_and_the_worked_cross_entropy():
     glued = [span.get_text() for span in page.select("span.pasted-text")]
     # -ln 0.90, the seed's worked example of a "6".
     assert "0.105" in glued
-    assert len(page.select("figure")) >= 4  # curves, templates, right and wrong digits
+    assert (
+        len(page.select("figure")) >= 4
+    )  # curves, templates, right and wrong digits
 
 
 def test_cnn_chapter_shows_filters_feature_maps_and_history():
@@ -182,9 +241,13 @@ def test_cnn_chapter_shows_filters_feature_maps_and_history():
 
 def test_frameworks_chapter_has_tabs_backends_and_the_shares_chart():
     page = _page("book/frameworks.html")
-    labels = [label.get_text(strip=True) for label in page.select(".sd-tab-set label")]
+    labels = [
+        label.get_text(strip=True) for label in page.select(".sd-tab-set label")
+    ]
     assert labels == ["Keras", "PyTorch"]
-    tables = " ".join(t.get_text(" ") for t in page.select(".cell_output table"))
+    tables = " ".join(
+        t.get_text(" ") for t in page.select(".cell_output table")
+    )
     assert "tensorflow" in tables and "torch" in tables and "14.3" in tables
     assert "SoftmaxWithLoss" in page.get_text()  # the Caffe prototxt
     outputs = " ".join(o.get_text() for o in page.select(".cell_output"))
@@ -192,7 +255,9 @@ def test_frameworks_chapter_has_tabs_backends_and_the_shares_chart():
 
 
 def test_further_reading_links_the_courses():
-    links = [a["href"] for a in _page("book/further_reading.html").select("a[href]")]
+    links = [
+        a["href"] for a in _page("book/further_reading.html").select("a[href]")
+    ]
     for course in ("coursera.org", "caltech.edu", "cs231n", "cs224n"):
         assert any(course in href for href in links), course
 
@@ -205,17 +270,23 @@ def test_gallery_has_a_page_for_every_models_script():
         images = page.select("img.sphx-glr-single-img, img.sphx-glr-multi-img")
         assert images, f"{script}: no figure"
         for image in images:
-            assert image.get("alt", "").strip(), f"{script}: an image without alt text"
+            assert image.get("alt", "").strip(), (
+                f"{script}: an image without alt text"
+            )
             assert (HTML / "book/gallery/mnist_models" / image["src"]).is_file()
 
 
 @pytest.mark.parametrize("script", HEAVY_SCRIPTS)
 def test_heavy_example_pages_state_where_and_how_long_they_trained(script):
     text = _page(f"book/gallery/mnist_models/{script}.html").get_text()
-    assert re.search(r"trained in \d+(\.\d)? s on (tensorflow|jax|torch|cpu|cuda)", text), script
+    assert re.search(
+        r"trained in \d+(\.\d)? s on (tensorflow|jax|torch|cpu|cuda)", text
+    ), script
 
 
-@pytest.mark.parametrize("script", sorted(p.stem for p in GALLERY.glob("plot_*.py")))
+@pytest.mark.parametrize(
+    "script", sorted(p.stem for p in GALLERY.glob("plot_*.py"))
+)
 def test_gallery_pages_print_the_seed_value_beside_the_measured_one(script):
     text = _page(f"book/gallery/mnist_models/{script}.html").get_text()
     assert re.search(r"\d{1,3}\.\d{2}%.{0,30}2018", text) or re.search(
@@ -232,10 +303,14 @@ def test_cnn_chapter_sets_the_fast_recipe_beside_the_2018_one():
     else:
         pytest.fail("no table with a speed-up column on the CNN chapter")
     rows = [
-        [td.get_text(strip=True) for td in tr.find_all("td")] for tr in table.select("tbody tr")
+        [td.get_text(strip=True) for td in tr.find_all("td")]
+        for tr in table.select("tbody tr")
     ]
     assert len(rows) == 3
     for row in rows:
         assert re.fullmatch(r"\d+\.\d×", row[-1]), row
-        assert all(re.fullmatch(r"\d{1,3}\.\d{2}% in \d+\.\d s", cell) for cell in row[2:4]), row
+        assert all(
+            re.fullmatch(r"\d{1,3}\.\d{2}% in \d+\.\d s", cell)
+            for cell in row[2:4]
+        ), row
     assert "def train(model, epochs" in page.get_text()

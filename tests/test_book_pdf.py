@@ -35,7 +35,9 @@ def reader():
 @functools.cache
 def text() -> str:
     """Return the text of every page, whitespace collapsed."""
-    return " ".join(" ".join(page.extract_text().split()) for page in reader().pages)
+    return " ".join(
+        " ".join(page.extract_text().split()) for page in reader().pages
+    )
 
 
 def outline_titles() -> list[str]:
@@ -68,7 +70,9 @@ def test_the_pdf_is_a_whole_book():
 @pytest.mark.parametrize("chapter", bookpages.toc_chapters()[1:])
 def test_every_chapter_is_in_the_outline(chapter):
     # The welcome page is the PDF's front matter, the others are its chapters.
-    assert chapter_title(chapter).casefold() in {t.casefold() for t in outline_titles()}
+    assert chapter_title(chapter).casefold() in {
+        t.casefold() for t in outline_titles()
+    }
 
 
 def test_no_reference_is_left_unresolved():
@@ -77,19 +81,34 @@ def test_no_reference_is_left_unresolved():
 
 
 @pytest.mark.parametrize(
-    "chapter", ["book/softmax_regression", "book/convolutional_networks", "book/more_data"]
+    "chapter",
+    [
+        "book/softmax_regression",
+        "book/convolutional_networks",
+        "book/more_data",
+    ],
 )
 def test_the_pdf_shows_the_results_the_html_shows(chapter):
-    shown = bookpages.page(f"{chapter}.html").select_one("article, main, body").get_text(" ")
+    shown = (
+        bookpages.page(f"{chapter}.html")
+        .select_one("article, main, body")
+        .get_text(" ")
+    )
     in_html = {p.replace(" ", "") for p in PERCENT.findall(shown)}
     in_pdf = {p.replace(" ", "") for p in PERCENT.findall(text())}
     assert in_html, f"{chapter} shows no measured percentage"
-    assert in_html <= in_pdf, f"in the HTML of {chapter} only: {sorted(in_html - in_pdf)}"
+    assert in_html <= in_pdf, (
+        f"in the HTML of {chapter} only: {sorted(in_html - in_pdf)}"
+    )
 
 
 def test_the_welcome_page_links_to_the_pdf():
     welcome = "book/welcome.html"
     links = [a["href"] for a in bookpages.page(welcome).select("a[href]")]
-    pdfs = [bookpages.HTML / urljoin(welcome, href) for href in links if href.endswith(".pdf")]
+    pdfs = [
+        bookpages.HTML / urljoin(welcome, href)
+        for href in links
+        if href.endswith(".pdf")
+    ]
     assert pdfs, f"{welcome} has no link to the PDF"
     assert all(path.resolve() == PDF.resolve() for path in pdfs), pdfs

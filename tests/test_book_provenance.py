@@ -49,21 +49,35 @@ def test_every_executed_page_says_what_produced_it(page):
 def test_pages_without_code_carry_no_provenance_line():
     for file in bookpages.toc_chapters():
         if file not in CODE_CHAPTERS:
-            assert not bookpages.page(f"{file}.html").select("p.dlcourse-provenance"), file
+            assert not bookpages.page(f"{file}.html").select(
+                "p.dlcourse-provenance"
+            ), file
 
 
 def test_the_build_report_lists_every_chapter_and_example_with_its_time():
     page = bookpages.page("book/build_report.html")
     text = page.get_text(" ")
     for chapter in CODE_CHAPTERS:
-        assert chapter.split("/")[-1] in text, f"the build report does not list {chapter}"
+        assert chapter.split("/")[-1] in text, (
+            f"the build report does not list {chapter}"
+        )
     times = {}
     for row in page.select("table tr"):
-        cells = [cell.get_text(strip=True) for cell in row.find_all(["td", "th"])]
+        cells = [
+            cell.get_text(strip=True) for cell in row.find_all(["td", "th"])
+        ]
         if len(cells) == 2 and cells[0].endswith(".py"):
             times[cells[0]] = float(cells[1])
-    assert sorted(times) == sorted(f"{e.split('/')[-2]}/{e.split('/')[-1]}.py" for e in EXAMPLES)
+    assert sorted(times) == sorted(
+        f"{e.split('/')[-2]}/{e.split('/')[-1]}.py" for e in EXAMPLES
+    )
     # The report's time for an example is the one its own page states.
     for example in EXAMPLES:
         stated = float(_provenance(f"{example}.html")["seconds"])
-        assert abs(times[f"{example.split('/')[-2]}/{example.split('/')[-1]}.py"] - stated) <= 0.06
+        assert (
+            abs(
+                times[f"{example.split('/')[-2]}/{example.split('/')[-1]}.py"]
+                - stated
+            )
+            <= 0.06
+        )

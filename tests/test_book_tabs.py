@@ -22,7 +22,14 @@ def tab_sets() -> list[tuple[str, list]]:
     for path in sorted(bookpages.HTML.glob("book/**/*.html")):
         page = path.relative_to(bookpages.HTML).as_posix()
         for tab_set in bookpages.page(page).select("div.sd-tab-set"):
-            found.append((page, tab_set.find_all("label", class_="sd-tab-label", recursive=False)))
+            found.append(
+                (
+                    page,
+                    tab_set.find_all(
+                        "label", class_="sd-tab-label", recursive=False
+                    ),
+                )
+            )
     return found
 
 
@@ -35,11 +42,19 @@ def test_every_pair_of_tabs_is_one_choice_across_the_book():
         if len(labels) != 2 and not FRAMEWORKS.keys() & set(names):
             continue
         for label, name in zip(labels, names, strict=True):
-            if label.get("data-sync-group") == "tab" and label.get("data-sync-id"):
+            if label.get("data-sync-group") == "tab" and label.get(
+                "data-sync-id"
+            ):
                 keys[name].add(label["data-sync-id"])
             else:
                 unsynced.append(f"{page}: {name}")
     assert not unsynced, f"tabs with no :sync: key: {unsynced}"
-    assert keys.keys() >= FRAMEWORKS.keys(), "no Keras | PyTorch tabs found in the book"
-    assert {name: keys[name] for name in FRAMEWORKS} == {k: {v} for k, v in FRAMEWORKS.items()}
-    assert all(len(ids) == 1 for ids in keys.values()), f"one label, several keys: {dict(keys)}"
+    assert keys.keys() >= FRAMEWORKS.keys(), (
+        "no Keras | PyTorch tabs found in the book"
+    )
+    assert {name: keys[name] for name in FRAMEWORKS} == {
+        k: {v} for k, v in FRAMEWORKS.items()
+    }
+    assert all(len(ids) == 1 for ids in keys.values()), (
+        f"one label, several keys: {dict(keys)}"
+    )

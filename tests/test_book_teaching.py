@@ -34,10 +34,13 @@ def test_chapter_opens_with_learning_objectives(chapter):
         box
         for box in page.select("div.admonition")
         if box.select_one(".admonition-title")
-        and box.select_one(".admonition-title").get_text(strip=True) == "Learning objectives"
+        and box.select_one(".admonition-title").get_text(strip=True)
+        == "Learning objectives"
     ]
     assert len(boxes) == 1, f"{chapter}: expected one 'Learning objectives' box"
-    assert len(boxes[0].select("li")) >= 3, f"{chapter}: fewer than three objectives"
+    assert len(boxes[0].select("li")) >= 3, (
+        f"{chapter}: fewer than three objectives"
+    )
     first_section = page.select_one("main section section")
     if first_section is not None:
         assert boxes[0].find_parent("section") is not first_section, (
@@ -51,7 +54,9 @@ def test_chapter_ends_with_summary_and_exercises(chapter):
     summary = _section(page, "Summary")
     exercises = _section(page, "Exercises")
     assert summary is not None, f"{chapter}: no 'Summary' section"
-    assert len(summary.select("li")) >= 3, f"{chapter}: the summary has fewer than three points"
+    assert len(summary.select("li")) >= 3, (
+        f"{chapter}: the summary has fewer than three points"
+    )
     assert exercises is not None, f"{chapter}: no 'Exercises' section"
     count = len(exercises.select("div.exercise"))
     assert 3 <= count <= 6, f"{chapter}: {count} exercises, expected 3 to 6"
@@ -63,11 +68,15 @@ def test_every_exercise_has_a_hidden_solution(chapter):
     exercise_ids = {box["id"] for box in page.select("div.exercise[id]")}
     solved = set()
     for solution in page.select("div.solution"):
-        assert "dropdown" in solution["class"], f"{chapter}: a solution is shown, not hidden"
+        assert "dropdown" in solution["class"], (
+            f"{chapter}: a solution is shown, not hidden"
+        )
         link = solution.select_one(".admonition-title a[href]")
         assert link is not None, f"{chapter}: a solution names no exercise"
         solved.add(link["href"].split("#")[-1])
-    assert exercise_ids <= solved, f"{chapter}: no solution for {sorted(exercise_ids - solved)}"
+    assert exercise_ids <= solved, (
+        f"{chapter}: no solution for {sorted(exercise_ids - solved)}"
+    )
 
 
 @pytest.mark.parametrize("chapter", LESSONS)
@@ -77,10 +86,16 @@ def test_code_in_solutions_was_executed(chapter):
         cells = solution.select("div.cell")
         if not cells:
             continue
-        title = solution.select_one(".admonition-title").get_text(" ", strip=True)
+        title = solution.select_one(".admonition-title").get_text(
+            " ", strip=True
+        )
         # A worked solution shows what its code computed: at least one cell has output.
-        assert solution.select("div.cell_output"), f"{chapter}: '{title}' shows no output"
-        assert "Traceback" not in solution.get_text(), f"{chapter}: '{title}' failed"
+        assert solution.select("div.cell_output"), (
+            f"{chapter}: '{title}' shows no output"
+        )
+        assert "Traceback" not in solution.get_text(), (
+            f"{chapter}: '{title}' failed"
+        )
 
 
 def test_model_chapters_ask_for_a_change_to_their_script():
@@ -93,7 +108,9 @@ def test_model_chapters_ask_for_a_change_to_their_script():
     ]:
         exercises = _section(_page(chapter), "Exercises")
         texts = [box.get_text(" ") for box in exercises.select("div.exercise")]
-        assert any(script in text for text in texts), f"{chapter}: no exercise changes {script}"
+        assert any(script in text for text in texts), (
+            f"{chapter}: no exercise changes {script}"
+        )
 
 
 def test_glossary_defines_terms_the_chapters_link():

@@ -28,9 +28,13 @@ def _interrupt_after_first_epoch(lines: list[str]):
 
 
 @pytest.mark.parametrize("framework", config.FRAMEWORKS)
-def test_signal_checkpoints_and_resume_matches_uninterrupted(tmp_path, framework):
+def test_signal_checkpoints_and_resume_matches_uninterrupted(
+    tmp_path, framework
+):
     run = small_config(framework)
-    reference = train.train(run, tmp_path / "ref", profile=SMOKE_3, log=print, progress=False)
+    reference = train.train(
+        run, tmp_path / "ref", profile=SMOKE_3, log=print, progress=False
+    )
 
     lines: list[str] = []
     with pytest.raises(signals.TrainingInterrupted, match="1 epoch"):
@@ -41,11 +45,18 @@ def test_signal_checkpoints_and_resume_matches_uninterrupted(tmp_path, framework
             log=_interrupt_after_first_epoch(lines),
             progress=False,
         )
-    state = json.loads((tmp_path / "run" / checkpoints.CHECKPOINT_STATE).read_text())
-    assert state["epoch"] == 1 and not (tmp_path / "run" / checkpoints.RESULT_FILE).exists()
+    state = json.loads(
+        (tmp_path / "run" / checkpoints.CHECKPOINT_STATE).read_text()
+    )
+    assert (
+        state["epoch"] == 1
+        and not (tmp_path / "run" / checkpoints.RESULT_FILE).exists()
+    )
 
     lines.clear()
-    resumed = train.train(run, tmp_path / "run", profile=SMOKE_3, log=lines.append)
+    resumed = train.train(
+        run, tmp_path / "run", profile=SMOKE_3, log=lines.append
+    )
     assert any("resuming after epoch 1 of 3" in line for line in lines)
     assert metrics(resumed) == pytest.approx(metrics(reference), abs=1e-6)
 
@@ -56,7 +67,9 @@ def test_damaged_checkpoint_is_refused_and_training_restarts(tmp_path, damage):
     reference = train.train(run, tmp_path / "ref", profile=SMOKE_3, log=print)
     run_dir = tmp_path / "run"
     with pytest.raises(signals.TrainingInterrupted):
-        train.train(run, run_dir, profile=SMOKE_3, log=_interrupt_after_first_epoch([]))
+        train.train(
+            run, run_dir, profile=SMOKE_3, log=_interrupt_after_first_epoch([])
+        )
     if damage == "weights":
         weights = run_dir / "checkpoint.pt"
         weights.write_bytes(weights.read_bytes()[:100])
@@ -71,9 +84,13 @@ def test_damaged_checkpoint_is_refused_and_training_restarts(tmp_path, damage):
 
 
 def test_run_directory_of_another_configuration_is_refused(tmp_path):
-    train.train(small_config("torch"), tmp_path / "run", profile=SMOKE_3, log=print)
+    train.train(
+        small_config("torch"), tmp_path / "run", profile=SMOKE_3, log=print
+    )
     other = replace(small_config("torch"), seed=8)
-    with pytest.raises(checkpoints.OtherConfigurationError, match="another configuration"):
+    with pytest.raises(
+        checkpoints.OtherConfigurationError, match="another configuration"
+    ):
         train.train(other, tmp_path / "run", profile=SMOKE_3, log=print)
 
 
@@ -81,7 +98,10 @@ def test_checkpoint_of_another_configuration_is_kept_and_refused(tmp_path):
     run_dir = tmp_path / "run"
     with pytest.raises(signals.TrainingInterrupted):
         train.train(
-            small_config("torch"), run_dir, profile=SMOKE_3, log=_interrupt_after_first_epoch([])
+            small_config("torch"),
+            run_dir,
+            profile=SMOKE_3,
+            log=_interrupt_after_first_epoch([]),
         )
     state = (run_dir / checkpoints.CHECKPOINT_STATE).read_bytes()
     other = replace(small_config("torch"), seed=8)
@@ -91,9 +111,13 @@ def test_checkpoint_of_another_configuration_is_kept_and_refused(tmp_path):
 
 
 def test_damaged_result_weights_are_detected(tmp_path):
-    result = train.train(small_config("torch"), tmp_path / "run", profile=SMOKE_3, log=print)
+    result = train.train(
+        small_config("torch"), tmp_path / "run", profile=SMOKE_3, log=print
+    )
     (tmp_path / "run" / result.weights).write_bytes(b"garbage")
-    with pytest.raises(checkpoints.DamagedCheckpointError, match="does not match its SHA-256"):
+    with pytest.raises(
+        checkpoints.DamagedCheckpointError, match="does not match its SHA-256"
+    ):
         train.load_result(tmp_path / "run", result.key)
     with pytest.raises(checkpoints.CheckpointError):
         checkpoints.read_result(tmp_path / "run")
@@ -117,9 +141,16 @@ def test_sigkill_mid_run_then_restart_matches_uninterrupted(tmp_path):
         "--epochs",
         "6",
     ]
-    env = {**os.environ, profiles.ENV_VAR: "smoke", experiments.CACHE_ENV_VAR: str(tmp_path)}
+    env = {
+        **os.environ,
+        profiles.ENV_VAR: "smoke",
+        experiments.CACHE_ENV_VAR: str(tmp_path),
+    }
     reference = subprocess.run(
-        [*command, "--out", str(tmp_path / "ref")], env=env, capture_output=True, text=True
+        [*command, "--out", str(tmp_path / "ref")],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert reference.returncode == 0, reference.stderr
 
@@ -133,14 +164,21 @@ def test_sigkill_mid_run_then_restart_matches_uninterrupted(tmp_path):
         time.sleep(0.02)
     victim.kill()
     victim.wait()
-    assert not (run_dir / checkpoints.RESULT_FILE).exists(), "the run ended before the kill"
+    assert not (run_dir / checkpoints.RESULT_FILE).exists(), (
+        "the run ended before the kill"
+    )
 
     restart = subprocess.run(
-        [*command, "--out", str(run_dir)], env=env, capture_output=True, text=True
+        [*command, "--out", str(run_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert restart.returncode == 0, restart.stderr
     assert "resuming after epoch" in restart.stdout
-    expected = json.loads((tmp_path / "ref" / checkpoints.RESULT_FILE).read_text())
+    expected = json.loads(
+        (tmp_path / "ref" / checkpoints.RESULT_FILE).read_text()
+    )
     got = json.loads((run_dir / checkpoints.RESULT_FILE).read_text())
     assert got["test_accuracy"] == expected["test_accuracy"]
     assert got["test_loss"] == pytest.approx(expected["test_loss"], abs=1e-9)

@@ -44,15 +44,26 @@ ECHO_ARGV = [
 
 def directives(script: str, prefix: str) -> list[str]:
     """Return the directive lines of a script, without their prefix."""
-    return [line[len(prefix) :].strip() for line in script.splitlines() if line.startswith(prefix)]
+    return [
+        line[len(prefix) :].strip()
+        for line in script.splitlines()
+        if line.startswith(prefix)
+    ]
 
 
-def run_script(script: str, folder: Path, **kwargs) -> subprocess.CompletedProcess:
+def run_script(
+    script: str, folder: Path, **kwargs
+) -> subprocess.CompletedProcess:
     """Save the script in ``folder`` and run it there with bash."""
     path = folder / "job.sh"
     path.write_text(script)
     return subprocess.run(
-        [BASH, str(path)], cwd=folder, capture_output=True, text=True, timeout=60, **kwargs
+        [BASH, str(path)],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **kwargs,
     )
 
 
@@ -120,7 +131,11 @@ def test_pbs_directives_follow_the_torque_form():
         "-o cnn.tf.gpu.out",
         "-e cnn.tf.gpu.err",
     ]
-    body = [line for line in script.splitlines() if line and not line.startswith("#")]
+    body = [
+        line
+        for line in script.splitlines()
+        if line and not line.startswith("#")
+    ]
     assert body == [
         'cd "${PBS_O_WORKDIR:-$PWD}" || exit 1',
         "export KERAS_BACKEND=tensorflow",
@@ -130,7 +145,10 @@ def test_pbs_directives_follow_the_torque_form():
 
 def test_walltime_safe_slurm_script_asks_for_the_warning_and_requeues_on_75():
     spec = JobSpec(
-        ["dlcourse", "train", "softmax"], walltime="1:00:00", warning_seconds=120, requeue=True
+        ["dlcourse", "train", "softmax"],
+        walltime="1:00:00",
+        warning_seconds=120,
+        requeue=True,
     )
     script = render_jobscript(spec)
     assert "--signal=B:USR1@120" in directives(script, "#SBATCH")
@@ -156,15 +174,22 @@ def test_torchrun_replaces_python_and_spans_the_nodes():
         "--cpus-per-task=32",
     ]
     launch = script.rstrip().splitlines()[-1]
-    assert launch.startswith('srun torchrun --nnodes="$SLURM_JOB_NUM_NODES" --nproc-per-node=4 ')
+    assert launch.startswith(
+        'srun torchrun --nnodes="$SLURM_JOB_NUM_NODES" --nproc-per-node=4 '
+    )
     assert '--rdzv-endpoint="$head_node:29500"' in launch
     assert launch.endswith(" -m dlcourse train cnn")
 
 
 def test_torchrun_runs_other_programs_without_python_and_on_one_node_standalone():
-    spec = JobSpec(["dlcourse", "train", "cnn"], tasks_per_node=2, torchrun=True)
+    spec = JobSpec(
+        ["dlcourse", "train", "cnn"], tasks_per_node=2, torchrun=True
+    )
     launch = render_jobscript(spec).rstrip().splitlines()[-1]
-    assert launch == "srun torchrun --standalone --nproc-per-node=2 --no-python dlcourse train cnn"
+    assert (
+        launch
+        == "srun torchrun --standalone --nproc-per-node=2 --no-python dlcourse train cnn"
+    )
 
 
 @pytest.mark.parametrize(
@@ -182,7 +207,10 @@ def test_torchrun_runs_other_programs_without_python_and_on_one_node_standalone(
         ({"walltime": "1h"}, "walltime must look like H:MM:SS"),
         ({"walltime": "1:60:00"}, "walltime must look like H:MM:SS"),
         ({"walltime": "0:00:00"}, "walltime must be longer than zero"),
-        ({"walltime": "0:01:00", "warning_seconds": 60}, "must be shorter than the walltime"),
+        (
+            {"walltime": "0:01:00", "warning_seconds": 60},
+            "must be shorter than the walltime",
+        ),
         ({"memory": "lots"}, "memory must be a whole amount"),
         ({"memory": "16GB"}, "memory must be a whole amount"),
         ({"memory": 16}, "memory must be a string"),
@@ -192,29 +220,51 @@ def test_torchrun_runs_other_programs_without_python_and_on_one_node_standalone(
         ({"job_name": ""}, "job_name must be a non-empty string"),
         ({"output": "out\\n.log"}, "output cannot hold a backslash"),
         ({"queue": "gpu\r"}, "queue must be on one line"),
-        ({"venv": "/a\n/b"}, "venv must be a non-empty name or path on one line"),
+        (
+            {"venv": "/a\n/b"},
+            "venv must be a non-empty name or path on one line",
+        ),
         ({"venv": "/a", "conda": "b"}, "either a venv or a conda environment"),
-        ({"modules": ["python\nrm -rf /"]}, "a module line must name modules on one line"),
+        (
+            {"modules": ["python\nrm -rf /"]},
+            "a module line must name modules on one line",
+        ),
         ({"modules": ["  "]}, "a module line must name modules on one line"),
         ({"env": ["1X=2"]}, "env entries must look like NAME=value"),
         ({"env": ["X"]}, "env entries must look like NAME=value"),
         ({"env": ["PATH;rm=1"]}, "env entries must look like NAME=value"),
         ({"requeue": "yes"}, "requeue must be True or False"),
-        ({"scheduler": "pbs", "job_name": "two words"}, "PBS directives cannot be quoted"),
-        ({"scheduler": "pbs", "output": "$(touch pwned)"}, "PBS directives cannot be quoted"),
+        (
+            {"scheduler": "pbs", "job_name": "two words"},
+            "PBS directives cannot be quoted",
+        ),
+        (
+            {"scheduler": "pbs", "output": "$(touch pwned)"},
+            "PBS directives cannot be quoted",
+        ),
         ({"scheduler": "pbs", "warning_seconds": 60}, "give a walltime"),
-        ({"scheduler": "pbs", "torchrun": True, "nodes": 2}, "rendered for Slurm only"),
+        (
+            {"scheduler": "pbs", "torchrun": True, "nodes": 2},
+            "rendered for Slurm only",
+        ),
     ],
 )
 def test_bad_values_are_refused_with_a_clear_message(changes, message):
     values = {"command": ["python", "x.py"], **changes}
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("$", r"\$")):
+    with pytest.raises(
+        ValueError, match=message.replace("(", r"\(").replace("$", r"\$")
+    ):
         JobSpec(**values)
 
 
 def test_memory_means_the_same_to_both_schedulers():
-    for scheduler, line in (("slurm", "#SBATCH --mem=512M"), ("pbs", "#PBS -l mem=512mb")):
-        assert line in render_jobscript(JobSpec(["x"], scheduler=scheduler, memory="512"))
+    for scheduler, line in (
+        ("slurm", "#SBATCH --mem=512M"),
+        ("pbs", "#PBS -l mem=512mb"),
+    ):
+        assert line in render_jobscript(
+            JobSpec(["x"], scheduler=scheduler, memory="512")
+        )
     assert cluster.memory_amount("2t") == ("2", "T")
 
 
@@ -240,21 +290,39 @@ def test_every_rendered_script_is_valid_bash(scheduler):
             modules=["python/3.11 cuda/12"],
             env=["A=$(touch pwned)"],
         ),
-        JobSpec(["python", "-m", "x"], scheduler=scheduler, nodes=1 if pbs else 3, torchrun=True),
-        JobSpec(["x"], scheduler=scheduler, conda="my env", requeue=True, torchrun=True),
+        JobSpec(
+            ["python", "-m", "x"],
+            scheduler=scheduler,
+            nodes=1 if pbs else 3,
+            torchrun=True,
+        ),
+        JobSpec(
+            ["x"],
+            scheduler=scheduler,
+            conda="my env",
+            requeue=True,
+            torchrun=True,
+        ),
     ]
     for spec in specs:
         checked = subprocess.run(
-            [BASH, "-n"], input=render_jobscript(spec), capture_output=True, text=True
+            [BASH, "-n"],
+            input=render_jobscript(spec),
+            capture_output=True,
+            text=True,
         )
         assert checked.returncode == 0, checked.stderr
 
 
 @pytest.mark.skipif(BASH is None, reason="bash is not installed")
-def test_hostile_values_in_a_slurm_script_do_nothing_and_arrive_verbatim(tmp_path):
+def test_hostile_values_in_a_slurm_script_do_nothing_and_arrive_verbatim(
+    tmp_path,
+):
     venv = tmp_path / "my $(touch pwned) `touch pwned`; env's"
     (venv / "bin").mkdir(parents=True)
-    (venv / "bin" / "activate").write_text('export ACTIVATED="$(basename "$VIRTUAL_ENV")"\n')
+    (venv / "bin" / "activate").write_text(
+        'export ACTIVATED="$(basename "$VIRTUAL_ENV")"\n'
+    )
     hostile_name = "it's a $(touch pwned) `touch pwned`; touch pwned job"
     spec = JobSpec(
         [*ECHO_ARGV, *HOSTILE],
@@ -288,7 +356,9 @@ def test_environment_values_reach_the_program_verbatim(tmp_path):
         "import json, os; json.dump([os.environ['GREETING'], os.environ['ACTIVATED']],"
         " open('env.json', 'w'))",
     ]
-    spec = JobSpec(show_env, scheduler="pbs", venv=str(venv), env=[f"GREETING={greeting}"])
+    spec = JobSpec(
+        show_env, scheduler="pbs", venv=str(venv), env=[f"GREETING={greeting}"]
+    )
     done = run_script(render_jobscript(spec), tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "env.json").read_text()) == [greeting, "yes"]
@@ -314,7 +384,10 @@ def test_module_lines_load_each_module_as_one_word(tmp_path):
     assert done.returncode == 0, done.stderr
     loads = [json.loads(line) for line in done.stdout.splitlines()]
     # Whitespace separates module names; nothing else in a line is read by the shell.
-    assert loads == [["load", "python/3.11", "cuda/12.1"], ["load", "$(touch", "pwned)"]]
+    assert loads == [
+        ["load", "python/3.11", "cuda/12.1"],
+        ["load", "$(touch", "pwned)"],
+    ]
     assert list(tmp_path.rglob("pwned")) == []
 
 
@@ -335,13 +408,17 @@ def _countsteps(out: Path, steps: int) -> list[str]:
 def _fake_program(folder: Path, name: str) -> Path:
     """Write a program ``name`` into ``folder`` that records its arguments in ``name``.log."""
     path = folder / name
-    path.write_text(f'#!/bin/bash\nprintf "%s\\n" "$@" > "{folder / name}.log"\n')
+    path.write_text(
+        f'#!/bin/bash\nprintf "%s\\n" "$@" > "{folder / name}.log"\n'
+    )
     path.chmod(0o755)
     return folder / f"{name}.log"
 
 
 @pytest.mark.skipif(BASH is None, reason="bash is not installed")
-def test_warning_reaches_the_program_which_checkpoints_and_the_script_requeues(tmp_path):
+def test_warning_reaches_the_program_which_checkpoints_and_the_script_requeues(
+    tmp_path,
+):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     # Outside Slurm, a recorder takes scontrol's place; tests/cluster/ runs the real one.
@@ -354,8 +431,14 @@ def test_warning_reaches_the_program_which_checkpoints_and_the_script_requeues(t
         requeue=True,
     )
     (tmp_path / "job.sh").write_text(render_jobscript(spec))
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "SLURM_JOB_ID": "4242"}
-    job = subprocess.Popen([BASH, "job.sh"], cwd=tmp_path, env=env, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "SLURM_JOB_ID": "4242",
+    }
+    job = subprocess.Popen(
+        [BASH, "job.sh"], cwd=tmp_path, env=env, stderr=subprocess.PIPE
+    )
     _wait_for(lambda: (out / "starts.txt").exists())
     job.send_signal(signal.SIGUSR1)
     assert job.wait(timeout=30) == signals.EXIT_RESUMABLE
@@ -392,7 +475,11 @@ def test_pbs_script_times_its_own_warning_and_resubmits_itself(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "checkpointed: submitting the job again" in done.stderr
     assert 0 < json.loads((out / "checkpoint.json").read_text())["step"] < 100
-    assert qsub_log.read_text().split() == ["-o", "job.out", str(tmp_path / "job.sh")]
+    assert qsub_log.read_text().split() == [
+        "-o",
+        "job.out",
+        str(tmp_path / "job.sh"),
+    ]
 
 
 # A program that writes started.txt, and warned.txt when the warning comes; then it exits.
@@ -420,11 +507,15 @@ def _live_processes(session: int) -> list[str]:
         # The command sits in parentheses and may hold spaces; the fields after it are plain.
         state, _ppid, _pgrp, sid = text[text.rindex(")") + 2 :].split()[:4]
         if int(sid) == session and state not in "ZX":
-            found.append(f"{stat.parent.name} {text[text.index('(') + 1 : text.rindex(')')]}")
+            found.append(
+                f"{stat.parent.name} {text[text.index('(') + 1 : text.rindex(')')]}"
+            )
     return found
 
 
-def _run_pbs_job(spec: JobSpec, folder: Path, term_after_start: bool = False) -> int:
+def _run_pbs_job(
+    spec: JobSpec, folder: Path, term_after_start: bool = False
+) -> int:
     """Run ``spec``'s PBS script with bash in a session of its own; return that session's id.
 
     With ``term_after_start`` the script gets SIGTERM once the program has written started.txt.
@@ -435,7 +526,9 @@ def _run_pbs_job(spec: JobSpec, folder: Path, term_after_start: bool = False) ->
     (folder / "job.sh").write_text(render_jobscript(spec))
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     # A new session holds every process the script starts, whatever process group it is in.
-    job = subprocess.Popen([BASH, "job.sh"], cwd=folder, env=env, start_new_session=True)
+    job = subprocess.Popen(
+        [BASH, "job.sh"], cwd=folder, env=env, start_new_session=True
+    )
     if term_after_start:
         _wait_for(lambda: (folder / "started.txt").exists())
         job.send_signal(signal.SIGTERM)
@@ -444,10 +537,17 @@ def _run_pbs_job(spec: JobSpec, folder: Path, term_after_start: bool = False) ->
 
 
 @pytest.mark.skipif(BASH is None, reason="bash is not installed")
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+@pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(), reason="needs Linux's /proc"
+)
 @pytest.mark.parametrize(
     "case",
-    ["the program ends", "the timer warns the program", "the job resubmits", "the job is stopped"],
+    [
+        "the program ends",
+        "the timer warns the program",
+        "the job resubmits",
+        "the job is stopped",
+    ],
 )
 def test_no_process_of_the_pbs_timer_outlives_the_script(tmp_path, case):
     # A minute's walltime and a 50 s warning: the timer sleeps 10 s, far longer than the
@@ -456,12 +556,21 @@ def test_no_process_of_the_pbs_timer_outlives_the_script(tmp_path, case):
     if case == "the program ends":
         spec = JobSpec(["true"], scheduler="pbs", **timing)
     elif case == "the timer warns the program":
-        spec = JobSpec(WAITS_FOR_WARNING, scheduler="pbs", walltime="0:00:03", warning_seconds=1)
+        spec = JobSpec(
+            WAITS_FOR_WARNING,
+            scheduler="pbs",
+            walltime="0:00:03",
+            warning_seconds=1,
+        )
     elif case == "the job resubmits":
-        spec = JobSpec(["sh", "-c", "exit 75"], scheduler="pbs", requeue=True, **timing)
+        spec = JobSpec(
+            ["sh", "-c", "exit 75"], scheduler="pbs", requeue=True, **timing
+        )
     else:
         spec = JobSpec(WAITS_FOR_WARNING, scheduler="pbs", **timing)
-    session = _run_pbs_job(spec, tmp_path, term_after_start=case == "the job is stopped")
+    session = _run_pbs_job(
+        spec, tmp_path, term_after_start=case == "the job is stopped"
+    )
     if case == "the timer warns the program":
         assert (tmp_path / "warned.txt").read_text() == "SIGUSR1"
     if case == "the job resubmits":
@@ -524,7 +633,9 @@ def test_cli_prints_the_script_for_the_command_after_the_double_dash(capsys):
 
 
 def test_cli_reports_a_bad_value_in_one_line_and_exits_2(capsys):
-    args = _parse(["jobscript", "--time", "ten minutes", "--", "python", "x.py"])
+    args = _parse(
+        ["jobscript", "--time", "ten minutes", "--", "python", "x.py"]
+    )
     assert args.handler(args) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -551,7 +662,16 @@ def test_cli_without_a_command_exits_2(capsys):
 def test_dlcourse_command_line_renders_a_jobscript(capsys):
     from dlcourse import cli
 
-    argv = ["jobscript", "--scheduler", "pbs", "--time", "1:00:00", "--", "dlcourse", "list"]
+    argv = [
+        "jobscript",
+        "--scheduler",
+        "pbs",
+        "--time",
+        "1:00:00",
+        "--",
+        "dlcourse",
+        "list",
+    ]
     assert cli.main(argv) == 0
     assert capsys.readouterr().out == render_jobscript(
         JobSpec(["dlcourse", "list"], scheduler="pbs", walltime="1:00:00")
@@ -560,7 +680,12 @@ def test_dlcourse_command_line_renders_a_jobscript(capsys):
 
 def test_course_jobs_run_in_their_folder_with_the_given_environment():
     jobs = cluster.course_jobs("/work/me/course dir", venv="/work/me/.venv")
-    assert set(jobs) == {"smoke_training", "walltime_safe", "pbs_training", "torchrun"}
+    assert set(jobs) == {
+        "smoke_training",
+        "walltime_safe",
+        "pbs_training",
+        "torchrun",
+    }
     for name, spec in jobs.items():
         assert spec.workdir == "/work/me/course dir", name
         assert spec.venv == "/work/me/.venv", name
@@ -569,7 +694,10 @@ def test_course_jobs_run_in_their_folder_with_the_given_environment():
         assert not out.startswith("/"), f"{name}: runs land in the job's folder"
         script = render_jobscript(spec)
         assert "source /work/me/.venv/bin/activate || exit 1" in script
-    assert jobs["smoke_training"].scheduler == "slurm" and not jobs["smoke_training"].walltime_safe
+    assert (
+        jobs["smoke_training"].scheduler == "slurm"
+        and not jobs["smoke_training"].walltime_safe
+    )
     # The walltime-safe job runs the very same training, warned and requeued.
     safe = jobs["walltime_safe"]
     assert safe.command == jobs["smoke_training"].command
@@ -582,8 +710,9 @@ def test_course_jobs_run_in_their_folder_with_the_given_environment():
     torchrun = jobs["torchrun"]
     assert torchrun.torchrun and torchrun.workers_per_node == 2
     assert "--framework" in torchrun.command and "torch" in torchrun.command
-    assert "srun torchrun --standalone --nproc-per-node=2 -m dlcourse train mlp_relu" in (
-        render_jobscript(torchrun)
+    assert (
+        "srun torchrun --standalone --nproc-per-node=2 -m dlcourse train mlp_relu"
+        in (render_jobscript(torchrun))
     )
 
 
@@ -594,7 +723,9 @@ def test_course_jobs_without_a_venv_activate_nothing():
 
 
 @pytest.mark.skipif(BASH is None, reason="bash is not installed")
-def test_a_pbs_job_runs_in_a_workdir_whose_name_no_directive_could_carry(tmp_path):
+def test_a_pbs_job_runs_in_a_workdir_whose_name_no_directive_could_carry(
+    tmp_path,
+):
     workdir = tmp_path / "course dir $(touch pwned) it's"
     workdir.mkdir()
     spec = JobSpec([*ECHO_ARGV, "x"], scheduler="pbs", workdir=str(workdir))

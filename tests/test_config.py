@@ -18,7 +18,10 @@ def test_profile_caps_the_epochs():
 
 def test_config_round_trips_through_json():
     run = small_config("keras")
-    assert config.TrainConfig.from_dict(json.loads(json.dumps(run.to_dict()))) == run
+    assert (
+        config.TrainConfig.from_dict(json.loads(json.dumps(run.to_dict())))
+        == run
+    )
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,18 @@ from dlcourse import config, data, inputs, profiles
 from dlcourse.models import Architecture
 
 # Published per-digit counts of the MNIST training set.
-TRAIN_CLASS_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+TRAIN_CLASS_COUNTS = [
+    5923,
+    6742,
+    5958,
+    6131,
+    5842,
+    5421,
+    5918,
+    6265,
+    5851,
+    5949,
+]
 
 
 # --- the real files -------------------------------------------------------------------------
@@ -55,7 +66,9 @@ def test_flatten_and_one_hot(mnist):
     rows = data.flatten(mnist.test_images[:5])
     assert rows.shape == (5, 784) and rows.dtype == np.float32
     assert 0.0 <= rows.min() and rows.max() <= 1.0
-    np.testing.assert_allclose(rows[0].reshape(28, 28) * 255, mnist.test_images[0], atol=1e-4)
+    np.testing.assert_allclose(
+        rows[0].reshape(28, 28) * 255, mnist.test_images[0], atol=1e-4
+    )
     encoded = data.one_hot(np.array([8, 0]))
     assert encoded.tolist()[0] == [0, 0, 0, 0, 0, 0, 0, 0, 1, 0]
     assert encoded.sum(axis=1).tolist() == [1, 1]
@@ -68,7 +81,9 @@ def test_data_dir_order(tmp_path, monkeypatch):
     assert data.data_dir(tmp_path / "explicit") == tmp_path / "explicit"
     assert data.data_dir() == tmp_path / "from-env"
     monkeypatch.delenv(data.ENV_VAR)
-    assert data.data_dir().name == "mnist" and "dlcourse" in str(data.data_dir())
+    assert data.data_dir().name == "mnist" and "dlcourse" in str(
+        data.data_dir()
+    )
 
 
 def test_plain_idx_files_are_accepted(tmp_path, mirror_dir):
@@ -82,7 +97,9 @@ def test_plain_idx_files_are_accepted(tmp_path, mirror_dir):
 
 
 def _idx(magic: int, dims: tuple[int, ...], values: np.ndarray) -> bytes:
-    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in dims)
+    header = magic.to_bytes(4, "big") + b"".join(
+        d.to_bytes(4, "big") for d in dims
+    )
     return header + values.astype(np.uint8).tobytes()
 
 
@@ -90,9 +107,13 @@ def _small_set(folder: Path, **override: bytes) -> Path:
     """Write four small, well-formed IDX files (3 train, 2 test), with some replaced."""
     rng = np.random.default_rng(0)
     files = {
-        "train-images-idx3-ubyte": _idx(0x803, (3, 28, 28), rng.integers(0, 256, (3, 28, 28))),
+        "train-images-idx3-ubyte": _idx(
+            0x803, (3, 28, 28), rng.integers(0, 256, (3, 28, 28))
+        ),
         "train-labels-idx1-ubyte": _idx(0x801, (3,), np.array([1, 2, 3])),
-        "t10k-images-idx3-ubyte": _idx(0x803, (2, 28, 28), rng.integers(0, 256, (2, 28, 28))),
+        "t10k-images-idx3-ubyte": _idx(
+            0x803, (2, 28, 28), rng.integers(0, 256, (2, 28, 28))
+        ),
         "t10k-labels-idx1-ubyte": _idx(0x801, (2,), np.array([4, 5])),
     }
     files.update(override)
@@ -115,12 +136,20 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
             "magic number",
         ),
         (
-            {"t10k-images-idx3-ubyte": _idx(0x803, (2, 27, 27), np.zeros((2, 27, 27)))},
+            {
+                "t10k-images-idx3-ubyte": _idx(
+                    0x803, (2, 27, 27), np.zeros((2, 27, 27))
+                )
+            },
             "t10k-images",
             "27x27",
         ),
         (
-            {"t10k-images-idx3-ubyte": _idx(0x803, (3, 28, 28), np.zeros((2, 28, 28)))},
+            {
+                "t10k-images-idx3-ubyte": _idx(
+                    0x803, (3, 28, 28), np.zeros((2, 28, 28))
+                )
+            },
             "t10k-images",
             "declares dimensions",
         ),
@@ -136,7 +165,14 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
         ),
         ({}, "train-images", "SHA-256"),
     ],
-    ids=["magic", "image-size", "dimensions", "count-mismatch", "label-range", "hash"],
+    ids=[
+        "magic",
+        "image-size",
+        "dimensions",
+        "count-mismatch",
+        "label-range",
+        "hash",
+    ],
 )
 def test_bad_files_raise_one_clear_error(tmp_path, override, culprit, message):
     folder = _small_set(tmp_path / "data", **override)
@@ -221,9 +257,15 @@ def test_a_data_folder_below_a_file(tmp_path):
     [
         (Path.mkdir, "is a directory, not a data file"),
         (os.mkfifo, "is a FIFO (named pipe), not a data file"),
-        (lambda path: path.symlink_to("/dev/null"), "is a character device, not a data file"),
+        (
+            lambda path: path.symlink_to("/dev/null"),
+            "is a character device, not a data file",
+        ),
         (make_socket, "is a socket, not a data file"),
-        (lambda path: path.symlink_to(path.parent / "gone"), "is a broken symbolic link"),
+        (
+            lambda path: path.symlink_to(path.parent / "gone"),
+            "is a broken symbolic link",
+        ),
     ],
     ids=["directory", "fifo", "link-to-device", "socket", "broken-link"],
 )
@@ -249,10 +291,19 @@ def test_an_unreadable_data_file(tmp_path):
     else:
         # Root reads any file: the check runs in a child without the capabilities that allow it.
         if shutil.which("setpriv") is None:
-            pytest.skip("running as root, and no setpriv to drop the override of file modes")
+            pytest.skip(
+                "running as root, and no setpriv to drop the override of file modes"
+            )
         drop = "--bounding-set=-dac_override,-dac_read_search"
         child = subprocess.run(
-            ["setpriv", drop, sys.executable, "-c", CHECK_IN_A_CHILD, str(folder)],
+            [
+                "setpriv",
+                drop,
+                sys.executable,
+                "-c",
+                CHECK_IN_A_CHILD,
+                str(folder),
+            ],
             capture_output=True,
             text=True,
         )
@@ -304,7 +355,9 @@ def _gzip_of_zeros(path: Path, size: int) -> None:
             out.write(block[: size - start])
 
 
-def test_a_decompression_bomb_is_refused_after_reading_little_more_than_mnist(tmp_path):
+def test_a_decompression_bomb_is_refused_after_reading_little_more_than_mnist(
+    tmp_path,
+):
     folder = _small_set(tmp_path / "data")
     bomb = folder / "t10k-images-idx3-ubyte.gz"
     limit = data.idx_size(data.TEST_IMAGES)
@@ -317,8 +370,12 @@ def test_a_decompression_bomb_is_refused_after_reading_little_more_than_mnist(tm
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 4 * limit  # decompressing the whole of it would take 10 times the limit
-    assert str(err.value).startswith(f"{bomb}: holds more than the {limit:,} bytes of ")
+    assert (
+        peak < 4 * limit
+    )  # decompressing the whole of it would take 10 times the limit
+    assert str(err.value).startswith(
+        f"{bomb}: holds more than the {limit:,} bytes of "
+    )
     with pytest.raises(data.DataError, match="decompression bomb"):
         _load(folder)
 
@@ -328,13 +385,17 @@ def test_a_plain_file_larger_than_mnist_is_refused(tmp_path):
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()
     culprit = folder / "t10k-labels-idx1-ubyte"
     culprit.write_bytes(bytes(10 * data.idx_size(data.TEST_LABELS)))
-    with pytest.raises(data.DataError, match="holds more than the 10,008 bytes") as err:
+    with pytest.raises(
+        data.DataError, match="holds more than the 10,008 bytes"
+    ) as err:
         _load(folder)
     assert str(culprit) in str(err.value)
 
 
 def test_idx_size_is_the_size_of_each_real_file():
-    for spec, path in zip(data.MNIST_FILES, data.check_data_files().values(), strict=True):
+    for spec, path in zip(
+        data.MNIST_FILES, data.check_data_files().values(), strict=True
+    ):
         assert len(data.read_payload(path, spec)) == data.idx_size(spec)
 
 
@@ -345,7 +406,10 @@ def test_check_data_files_reads_no_data(monkeypatch):
     monkeypatch.setattr(data, "read_payload", no_reading)
     copies = data.check_data_files()
     assert list(copies) == [spec.name for spec in data.MNIST_FILES]
-    assert all(path is not None and path.parent == data.data_dir() for path in copies.values())
+    assert all(
+        path is not None and path.parent == data.data_dir()
+        for path in copies.values()
+    )
 
 
 # --- downloads --------------------------------------------------------------------------------
@@ -355,7 +419,9 @@ def test_download_verifies_and_caches(tmp_path, mirror_dir, serve, mnist):
     server = serve(mirror_dir)
     cache = tmp_path / "cache"
     fetched = data.load_mnist(cache, mirrors=[server.url], progressbar=False)
-    assert sorted(server.requests) == sorted(f"/{s.name}.gz" for s in data.MNIST_FILES)
+    assert sorted(server.requests) == sorted(
+        f"/{s.name}.gz" for s in data.MNIST_FILES
+    )
     assert sorted(p.name for p in cache.iterdir()) == sorted(
         f"{s.name}.gz" for s in data.MNIST_FILES
     )
@@ -369,7 +435,9 @@ def test_download_verifies_and_caches(tmp_path, mirror_dir, serve, mnist):
 def test_download_falls_back_to_next_mirror(tmp_path, mirror_dir, serve):
     server = serve(mirror_dir)
     cache = tmp_path / "cache"
-    data.fetch_mnist(cache, mirrors=[server.url + "gone/", server.url], progressbar=False)
+    data.fetch_mnist(
+        cache, mirrors=[server.url + "gone/", server.url], progressbar=False
+    )
     assert len([r for r in server.requests if r.startswith("/gone/")]) == 4
     assert len(list(cache.iterdir())) == 4
 
@@ -418,29 +486,51 @@ def test_smoke_profile_gives_the_first_images_and_says_so_once(
     monkeypatch, fresh_announcements, mnist
 ):
     monkeypatch.setenv(profiles.ENV_VAR, "smoke")
-    with pytest.warns(data.SubsetWarning, match="NOT comparable with published ones") as caught:
+    with pytest.warns(
+        data.SubsetWarning, match="NOT comparable with published ones"
+    ) as caught:
         small = data.load_mnist(progressbar=False)
     assert len(caught) == 1
-    assert "first 2,000 training and 1,000 test images" in str(caught[0].message)
-    assert caught[0].filename == __file__  # the warning points at the caller's line
-    assert small.train_images.shape == (2_000, 28, 28) and small.train_labels.shape == (2_000,)
-    assert small.test_images.shape == (1_000, 28, 28) and small.test_labels.shape == (1_000,)
-    np.testing.assert_array_equal(small.train_images, mnist.train_images[:2_000])
+    assert "first 2,000 training and 1,000 test images" in str(
+        caught[0].message
+    )
+    assert (
+        caught[0].filename == __file__
+    )  # the warning points at the caller's line
+    assert small.train_images.shape == (
+        2_000,
+        28,
+        28,
+    ) and small.train_labels.shape == (2_000,)
+    assert small.test_images.shape == (
+        1_000,
+        28,
+        28,
+    ) and small.test_labels.shape == (1_000,)
+    np.testing.assert_array_equal(
+        small.train_images, mnist.train_images[:2_000]
+    )
     np.testing.assert_array_equal(small.test_labels, mnist.test_labels[:1_000])
     with pytest.raises(ValueError):
         small.train_images[0, 0, 0] = 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        again = data.load_mnist(progressbar=False)  # no second warning in the same process
+        again = data.load_mnist(
+            progressbar=False
+        )  # no second warning in the same process
     assert len(again.train_images) == 2_000
 
 
-def test_full_profile_returns_everything_silently(monkeypatch, fresh_announcements, mnist):
+def test_full_profile_returns_everything_silently(
+    monkeypatch, fresh_announcements, mnist
+):
     monkeypatch.delenv(profiles.ENV_VAR, raising=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         full = data.load_mnist(progressbar=False)
-        explicit = data.load_mnist(progressbar=False, profile=profiles.PROFILES["full"])
+        explicit = data.load_mnist(
+            progressbar=False, profile=profiles.PROFILES["full"]
+        )
     # The very arrays of the official split, not copies or cuts.
     for loaded in (full, explicit):
         assert loaded.train_images is mnist.train_images
@@ -448,13 +538,17 @@ def test_full_profile_returns_everything_silently(monkeypatch, fresh_announcemen
     assert len(full.train_images) == 60_000 and len(full.test_labels) == 10_000
 
 
-def test_profile_argument_wins_over_the_environment(monkeypatch, fresh_announcements):
+def test_profile_argument_wins_over_the_environment(
+    monkeypatch, fresh_announcements
+):
     monkeypatch.setenv(profiles.ENV_VAR, "smoke")
     full = data.load_mnist(progressbar=False, profile=profiles.PROFILES["full"])
     assert len(full.train_images) == 60_000
     monkeypatch.delenv(profiles.ENV_VAR)
     with pytest.warns(data.SubsetWarning):
-        small = data.load_mnist(progressbar=False, profile=profiles.PROFILES["smoke"])
+        small = data.load_mnist(
+            progressbar=False, profile=profiles.PROFILES["smoke"]
+        )
     assert len(small.train_images) == 2_000
 
 
@@ -463,7 +557,9 @@ def test_cutting_twice_changes_nothing(mnist):
     once = data.subset(mnist, smoke)
     twice = data.subset(once, smoke)
     for field in ("train_images", "train_labels", "test_images", "test_labels"):
-        np.testing.assert_array_equal(getattr(twice, field), getattr(once, field))
+        np.testing.assert_array_equal(
+            getattr(twice, field), getattr(once, field)
+        )
     assert data.subset(mnist, profiles.PROFILES["full"]) is mnist
 
 
@@ -485,8 +581,13 @@ def test_training_engine_sees_the_same_arrays_under_a_smoke_environment(
     with pytest.warns(data.SubsetWarning):
         got = inputs.prepare_data(run, smoke)
     for field in ("x_train", "y_train", "x_test", "y_test"):
-        np.testing.assert_array_equal(getattr(got, field), getattr(expected, field))
-    assert got.x_train.shape == (2_000, 784) and got.x_test.shape == (1_000, 784)
+        np.testing.assert_array_equal(
+            getattr(got, field), getattr(expected, field)
+        )
+    assert got.x_train.shape == (2_000, 784) and got.x_test.shape == (
+        1_000,
+        784,
+    )
 
 
 # --- the validation split -------------------------------------------------------------------
@@ -495,10 +596,14 @@ def test_training_engine_sees_the_same_arrays_under_a_smoke_environment(
 def test_validation_split_is_seeded_disjoint_and_sized():
     images = np.arange(100).reshape(100, 1)
     labels = np.arange(100) % 10
-    x_train, y_train, x_val, y_val = data.validation_split(images, labels, 20, 50)
+    x_train, y_train, x_val, y_val = data.validation_split(
+        images, labels, 20, 50
+    )
     assert (len(x_train), len(x_val)) == (50, 20)
     assert not set(x_train[:, 0]) & set(x_val[:, 0])
-    np.testing.assert_array_equal(y_train, x_train[:, 0] % 10)  # labels travel with images
+    np.testing.assert_array_equal(
+        y_train, x_train[:, 0] % 10
+    )  # labels travel with images
     again = data.validation_split(images, labels, 20, 50)
     np.testing.assert_array_equal(again[2], x_val)
     order = np.random.default_rng(0).permutation(100)
@@ -507,7 +612,11 @@ def test_validation_split_is_seeded_disjoint_and_sized():
     assert len(rest[0]) == 80
 
 
-@pytest.mark.parametrize(("n_validation", "n_train"), [(0, None), (100, None), (20, 81), (20, 0)])
+@pytest.mark.parametrize(
+    ("n_validation", "n_train"), [(0, None), (100, None), (20, 81), (20, 0)]
+)
 def test_validation_split_refuses_sizes_that_do_not_fit(n_validation, n_train):
     with pytest.raises(ValueError, match="must lie in"):
-        data.validation_split(np.zeros((100, 1)), np.zeros(100), n_validation, n_train)
+        data.validation_split(
+            np.zeros((100, 1)), np.zeros(100), n_validation, n_train
+        )

@@ -20,7 +20,16 @@ from dlcourse import checkpoints, experiments, profiles
 
 pytestmark = pytest.mark.slow
 
-COMMAND = ["-m", "dlcourse", "train", "mlp_relu", "--framework", "torch", "--epochs", "3"]
+COMMAND = [
+    "-m",
+    "dlcourse",
+    "train",
+    "mlp_relu",
+    "--framework",
+    "torch",
+    "--epochs",
+    "3",
+]
 
 
 def _digest(weights: Path) -> str:
@@ -51,7 +60,14 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     )
     assert single.returncode == 0, single.stderr
     pair = subprocess.run(
-        [torchrun, "--standalone", "--nproc_per_node=2", *COMMAND, "--out", str(tmp_path / "two")],
+        [
+            torchrun,
+            "--standalone",
+            "--nproc_per_node=2",
+            *COMMAND,
+            "--out",
+            str(tmp_path / "two"),
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -66,10 +82,14 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     two = json.loads((tmp_path / "two" / checkpoints.RESULT_FILE).read_text())
     digests = two["provenance"]["rank_weight_digests"]
     assert two["provenance"]["world_size"] == 2 and len(digests) == 2
-    assert digests[0] == digests[1], "the two processes ended with different weights"
+    assert digests[0] == digests[1], (
+        "the two processes ended with different weights"
+    )
     assert digests[0] == _digest(tmp_path / "two" / two["weights"])
     # The same global batches in the same order: only summation order differs.
     # Stated tolerance: 0.5 percentage points of test accuracy, 0.01 of test loss.
     assert abs(two["test_accuracy"] - one["test_accuracy"]) <= 0.005
     assert two["test_loss"] == pytest.approx(one["test_loss"], abs=0.01)
-    assert one["key"] != two["key"]  # cached separately: a different way of training
+    assert (
+        one["key"] != two["key"]
+    )  # cached separately: a different way of training

@@ -20,10 +20,14 @@ COURSE_TABLE = {
 
 
 def test_registry_holds_the_course_table():
-    assert {n: e.reported for n, e in experiments.EXPERIMENTS.items()} == COURSE_TABLE
+    assert {
+        n: e.reported for n, e in experiments.EXPERIMENTS.items()
+    } == COURSE_TABLE
 
 
-@pytest.mark.parametrize("experiment", experiments.EXPERIMENTS.values(), ids=lambda e: e.name)
+@pytest.mark.parametrize(
+    "experiment", experiments.EXPERIMENTS.values(), ids=lambda e: e.name
+)
 def test_bands_hold_the_reported_value(experiment):
     # The course's value plus or minus 0.3 percentage points, for every row.
     assert experiment.low == pytest.approx(experiment.reported - 0.3)
@@ -31,7 +35,9 @@ def test_bands_hold_the_reported_value(experiment):
 
 
 def test_the_pytorch_example_runs_in_pytorch_and_the_rest_in_keras():
-    frameworks = {n: e.config.framework for n, e in experiments.EXPERIMENTS.items()}
+    frameworks = {
+        n: e.config.framework for n, e in experiments.EXPERIMENTS.items()
+    }
     assert frameworks.pop("pytorch_example") == "torch"
     assert set(frameworks.values()) == {"keras"}
 
@@ -42,7 +48,9 @@ def test_get_names_the_choices():
 
 
 def test_config_for_other_framework_and_epochs():
-    config = experiments.config_for(experiments.get("cnn"), framework="torch", epochs=2)
+    config = experiments.config_for(
+        experiments.get("cnn"), framework="torch", epochs=2
+    )
     assert config.framework == "torch" and config.epochs == 2
     assert config.arch == experiments.get("cnn").config.arch
 

@@ -21,10 +21,27 @@ from pathlib import Path
 import pytest
 from tinyruns import SMOKE_3, metrics, small_config
 
-from dlcourse import checkpoints, cli, experiments, profiles, seals, signals, train
+from dlcourse import (
+    checkpoints,
+    cli,
+    experiments,
+    profiles,
+    seals,
+    signals,
+    train,
+)
 
 # A small PyTorch run for the processes these tests kill: about a second an epoch here.
-COMMAND = ["-m", "dlcourse", "train", "pytorch_example", "--framework", "torch", "--epochs", "3"]
+COMMAND = [
+    "-m",
+    "dlcourse",
+    "train",
+    "pytorch_example",
+    "--framework",
+    "torch",
+    "--epochs",
+    "3",
+]
 EPOCHS = 3
 
 
@@ -43,7 +60,9 @@ def _interrupted_run(run_dir: Path) -> None:
 def reference(tmp_path_factory):
     """The uninterrupted 3-epoch run that every faulty run must end up matching."""
     run_dir = tmp_path_factory.mktemp("reference")
-    return train.train(small_config("torch"), run_dir, profile=SMOKE_3, log=print)
+    return train.train(
+        small_config("torch"), run_dir, profile=SMOKE_3, log=print
+    )
 
 
 def _edit_json(path: Path, change) -> None:
@@ -86,13 +105,19 @@ CHECKPOINT_EDITS = [
 ]
 
 
-@pytest.mark.parametrize("edit", CHECKPOINT_EDITS, ids=lambda f: f.__name__.strip("_"))
-def test_an_edited_checkpoint_is_refused_and_the_run_trained_again(tmp_path, reference, edit):
+@pytest.mark.parametrize(
+    "edit", CHECKPOINT_EDITS, ids=lambda f: f.__name__.strip("_")
+)
+def test_an_edited_checkpoint_is_refused_and_the_run_trained_again(
+    tmp_path, reference, edit
+):
     run_dir = tmp_path / "run"
     _interrupted_run(run_dir)
     _edit_json(run_dir / checkpoints.CHECKPOINT_STATE, edit)
     lines: list[str] = []
-    result = train.train(small_config("torch"), run_dir, profile=SMOKE_3, log=lines.append)
+    result = train.train(
+        small_config("torch"), run_dir, profile=SMOKE_3, log=lines.append
+    )
     refusals = [line for line in lines if "refusing the checkpoint" in line]
     assert len(refusals) == 1 and "training again from epoch 1" in refusals[0]
     assert not any("resuming" in line for line in lines)
@@ -105,10 +130,14 @@ def test_a_flipped_bit_in_the_checkpoint_is_refused(tmp_path, reference):
     state = run_dir / checkpoints.CHECKPOINT_STATE
     text = state.read_bytes()
     position = text.index(b'"epoch": 1') + len(b'"epoch": ')
-    state.write_bytes(text[:position] + bytes([text[position] ^ 0x02]) + text[position + 1 :])
+    state.write_bytes(
+        text[:position] + bytes([text[position] ^ 0x02]) + text[position + 1 :]
+    )
     assert b'"epoch": 3' in state.read_bytes()
     lines: list[str] = []
-    result = train.train(small_config("torch"), run_dir, profile=SMOKE_3, log=lines.append)
+    result = train.train(
+        small_config("torch"), run_dir, profile=SMOKE_3, log=lines.append
+    )
     assert any("refusing the checkpoint" in line for line in lines)
     assert metrics(result) == metrics(reference)
 
@@ -130,24 +159,37 @@ def _no_seal(record: dict) -> None:
     del record[seals.SEAL_FIELD]
 
 
-RESULT_EDITS = [_better_accuracy, _better_accuracy_everywhere_resealed, _fewer_epochs, _no_seal]
+RESULT_EDITS = [
+    _better_accuracy,
+    _better_accuracy_everywhere_resealed,
+    _fewer_epochs,
+    _no_seal,
+]
 
 
-@pytest.mark.parametrize("edit", RESULT_EDITS, ids=lambda f: f.__name__.strip("_"))
-def test_an_edited_result_is_refused_and_the_run_trained_again(tmp_path, reference, edit):
+@pytest.mark.parametrize(
+    "edit", RESULT_EDITS, ids=lambda f: f.__name__.strip("_")
+)
+def test_an_edited_result_is_refused_and_the_run_trained_again(
+    tmp_path, reference, edit
+):
     run_dir = tmp_path / "run"
     train.train(small_config("torch"), run_dir, profile=SMOKE_3, log=print)
     _edit_json(run_dir / checkpoints.RESULT_FILE, edit)
     with pytest.raises(checkpoints.DamagedCheckpointError):
         train.load_result(run_dir)
     lines: list[str] = []
-    result = train.train(small_config("torch"), run_dir, profile=SMOKE_3, log=lines.append)
+    result = train.train(
+        small_config("torch"), run_dir, profile=SMOKE_3, log=lines.append
+    )
     assert sum("refusing the result" in line for line in lines) == 1
     assert not result.cached and metrics(result) == metrics(reference)
     assert train.load_result(run_dir).test_accuracy == reference.test_accuracy
 
 
-def test_a_result_sealed_under_another_key_is_refused(tmp_path, monkeypatch, reference):
+def test_a_result_sealed_under_another_key_is_refused(
+    tmp_path, monkeypatch, reference
+):
     run_dir = tmp_path / "run"
     train.train(small_config("torch"), run_dir, profile=SMOKE_3, log=print)
     monkeypatch.setenv(seals.KEY_ENV_VAR, str(tmp_path / "another.key"))
@@ -173,8 +215,16 @@ class Process:
         self.errors: list[str] = []
         self.seen = threading.Condition()
         self._readers = [
-            threading.Thread(target=self._read, args=(self.proc.stdout, self.lines), daemon=True),
-            threading.Thread(target=self._read, args=(self.proc.stderr, self.errors), daemon=True),
+            threading.Thread(
+                target=self._read,
+                args=(self.proc.stdout, self.lines),
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self._read,
+                args=(self.proc.stderr, self.errors),
+                daemon=True,
+            ),
         ]
         for reader in self._readers:
             reader.start()
@@ -189,7 +239,10 @@ class Process:
         """Wait until a line holding ``text`` is printed; False if the process ended first."""
         with self.seen:
             return self.seen.wait_for(
-                lambda: any(text in line for line in self.lines) or self.proc.poll() is not None,
+                lambda: (
+                    any(text in line for line in self.lines)
+                    or self.proc.poll() is not None
+                ),
                 timeout,
             ) and any(text in line for line in self.lines)
 
@@ -200,9 +253,16 @@ class Process:
         except OSError:
             return False
         caught = int(
-            next(line for line in status.splitlines() if line.startswith("SigCgt:"))[7:], 16
+            next(
+                line
+                for line in status.splitlines()
+                if line.startswith("SigCgt:")
+            )[7:],
+            16,
         )
-        return all(caught >> (sig - 1) & 1 for sig in (signal.SIGUSR1, signal.SIGTERM))
+        return all(
+            caught >> (sig - 1) & 1 for sig in (signal.SIGUSR1, signal.SIGTERM)
+        )
 
     def finish(self, timeout: float = 300) -> int:
         """Wait for the process to end; return its exit status."""
@@ -245,7 +305,9 @@ def _run_files(run_dir: Path) -> list[str]:
     return sorted(p.name for p in run_dir.iterdir())
 
 
-FINISHED_FILES = sorted([checkpoints.RESULT_FILE, "model.pt", "train.log", ".lock"])
+FINISHED_FILES = sorted(
+    [checkpoints.RESULT_FILE, "model.pt", "train.log", ".lock"]
+)
 
 
 def _after_kill(run_dir: Path) -> str:
@@ -253,7 +315,11 @@ def _after_kill(run_dir: Path) -> str:
     if not run_dir.exists():
         return "nothing"
     names = set(_run_files(run_dir))
-    parts = [name for name in sorted(names) if name.startswith(".") and name != ".lock"]
+    parts = [
+        name
+        for name in sorted(names)
+        if name.startswith(".") and name != ".lock"
+    ]
     if checkpoints.RESULT_FILE in names:
         parts.insert(0, "result")
     elif checkpoints.CHECKPOINT_STATE in names:
@@ -279,7 +345,9 @@ def test_sigkill_in_every_phase_ten_times_ends_with_the_uninterrupted_result(
         process = Process(run_dir, env)
         time.sleep(draw.uniform(0, 0.9 * startup))
         process.kill()
-        assert not any("epoch 1/" in line for line in process.lines), "killed too late"
+        assert not any("epoch 1/" in line for line in process.lines), (
+            "killed too late"
+        )
         found.append(_after_kill(run_dir))
         # Mid-epoch: some way into the second epoch.
         process = Process(run_dir, env)
@@ -295,7 +363,10 @@ def test_sigkill_in_every_phase_ten_times_ends_with_the_uninterrupted_result(
         found.append(_after_kill(run_dir))
         # During the final save: after the last epoch's line.
         process = Process(run_dir, env)
-        assert process.wait_for_line(f"epoch {EPOCHS}/{EPOCHS}") or process.proc.poll() == 0
+        assert (
+            process.wait_for_line(f"epoch {EPOCHS}/{EPOCHS}")
+            or process.proc.poll() == 0
+        )
         time.sleep(draw.uniform(0, 0.01))
         process.kill()
         found.append(_after_kill(run_dir))
@@ -303,16 +374,22 @@ def test_sigkill_in_every_phase_ten_times_ends_with_the_uninterrupted_result(
         process = Process(run_dir, env)
         assert process.finish() == 0, process.errors
         result = train.load_result(run_dir)
-        assert metrics(result) == metrics(reference), f"trial {trial}: {process.lines}"
+        assert metrics(result) == metrics(reference), (
+            f"trial {trial}: {process.lines}"
+        )
         assert result.test_accuracy == reference.test_accuracy
         assert _run_files(run_dir) == FINISHED_FILES
         report.append(f"trial {trial}: " + " | ".join(found))
-    print("after each kill (start-up | mid-epoch | checkpoint write | final save):")
+    print(
+        "after each kill (start-up | mid-epoch | checkpoint write | final save):"
+    )
     print("\n".join(report))
 
 
 @pytest.mark.slow
-def test_two_runs_of_one_experiment_at_once_train_it_once(tmp_path, env, process_reference):
+def test_two_runs_of_one_experiment_at_once_train_it_once(
+    tmp_path, env, process_reference
+):
     reference, _ = process_reference
     run_dir = tmp_path / "run"
     first, second = Process(run_dir, env), Process(run_dir, env)
@@ -333,17 +410,26 @@ def test_two_runs_of_one_experiment_at_once_train_it_once(tmp_path, env, process
 @pytest.mark.slow
 def test_two_runs_in_the_result_cache_at_once_train_it_once(tmp_path, env):
     command = [sys.executable, *COMMAND]
-    both = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in "ab"]
+    both = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in "ab"
+    ]
     outputs = [p.communicate(timeout=300)[0] for p in both]
     assert [p.returncode for p in both] == [0, 0]
     assert sum("cached result" in out for out in outputs) == 1
-    results = sorted((tmp_path / "cache" / "pytorch_example").glob("*/result.json"))
+    results = sorted(
+        (tmp_path / "cache" / "pytorch_example").glob("*/result.json")
+    )
     assert len(results) == 1
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stop", [signal.SIGUSR1, signal.SIGTERM], ids=["SIGUSR1", "SIGTERM"])
-def test_a_stop_signal_during_start_up_exits_resumable(tmp_path, env, process_reference, stop):
+@pytest.mark.parametrize(
+    "stop", [signal.SIGUSR1, signal.SIGTERM], ids=["SIGUSR1", "SIGTERM"]
+)
+def test_a_stop_signal_during_start_up_exits_resumable(
+    tmp_path, env, process_reference, stop
+):
     """From the moment the process catches the signals, a warning ends it with status 75."""
     _, startup = process_reference
     draw = random.Random(stop)
@@ -357,15 +443,22 @@ def test_a_stop_signal_during_start_up_exits_resumable(tmp_path, env, process_re
         time.sleep(draw.uniform(0, 0.8 * startup))
         process.proc.send_signal(stop)
         assert process.finish() == signals.EXIT_RESUMABLE, process.errors
-        assert any("run the same command again to resume" in line for line in process.errors)
+        assert any(
+            "run the same command again to resume" in line
+            for line in process.errors
+        )
         assert not any("Traceback" in line for line in process.errors)
         # Started again, it trains the whole run.
         again = Process(run_dir, env)
-        assert again.finish() == 0 and (run_dir / checkpoints.RESULT_FILE).exists()
+        assert (
+            again.finish() == 0 and (run_dir / checkpoints.RESULT_FILE).exists()
+        )
 
 
 @pytest.mark.slow
-def test_a_stop_signal_while_waiting_for_another_run_exits_resumable(tmp_path, env):
+def test_a_stop_signal_while_waiting_for_another_run_exits_resumable(
+    tmp_path, env
+):
     run_dir = tmp_path / "run"
     # Long enough that the first is still training when it is signalled in turn.
     first = Process(run_dir, env, "--epochs", "40")
@@ -374,7 +467,9 @@ def test_a_stop_signal_while_waiting_for_another_run_exits_resumable(tmp_path, e
     assert second.wait_for_line("waiting for it to finish")
     second.proc.send_signal(signal.SIGUSR1)
     assert second.finish() == signals.EXIT_RESUMABLE
-    assert first.proc.poll() is None, "the waiting run's signal reached the training one"
+    assert first.proc.poll() is None, (
+        "the waiting run's signal reached the training one"
+    )
     first.proc.send_signal(signal.SIGUSR1)
     assert first.finish() == signals.EXIT_RESUMABLE
 
@@ -387,7 +482,11 @@ def _one_line(capsys, *argv: str) -> str:
     status = cli.main(list(argv))
     err = capsys.readouterr().err
     assert status == 2, err
-    assert err.startswith("dlcourse: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert (
+        err.startswith("dlcourse: ")
+        and err.count("\n") == 1
+        and "Traceback" not in err
+    )
     return err
 
 
@@ -399,10 +498,18 @@ def no_data(tmp_path, monkeypatch):
     monkeypatch.setattr("dlcourse.data.MIRRORS", ("http://127.0.0.1:9/",))
 
 
-def test_out_naming_a_file_is_refused_before_the_data_is_read(tmp_path, capsys, no_data):
+def test_out_naming_a_file_is_refused_before_the_data_is_read(
+    tmp_path, capsys, no_data
+):
     (tmp_path / "out").write_text("my notes")
     err = _one_line(
-        capsys, "train", "softmax", "--framework", "torch", "--out", str(tmp_path / "out")
+        capsys,
+        "train",
+        "softmax",
+        "--framework",
+        "torch",
+        "--out",
+        str(tmp_path / "out"),
     )
     assert str(tmp_path / "out") in err and "not a directory" in err
     assert (tmp_path / "out").read_text() == "my notes"
@@ -417,12 +524,16 @@ def test_a_cache_naming_a_file_is_refused_before_the_data_is_read(
     assert "result cache" in err and str(tmp_path / "cache") in err
 
 
-def test_an_unknown_experiment_among_several_is_named_before_any_runs(capsys, no_data):
+def test_an_unknown_experiment_among_several_is_named_before_any_runs(
+    capsys, no_data
+):
     err = _one_line(capsys, "reproduce", "cnn", "nosuch")
     assert "no experiment 'nosuch'" in err
 
 
-def test_cuda_is_checked_before_the_cache_answers(tmp_path, capsys, monkeypatch):
+def test_cuda_is_checked_before_the_cache_answers(
+    tmp_path, capsys, monkeypatch
+):
     import torch
 
     if torch.cuda.is_available():
@@ -437,23 +548,43 @@ def test_cuda_is_checked_before_the_cache_answers(tmp_path, capsys, monkeypatch)
     assert "CUDA was requested" in err
 
 
-def test_a_data_file_that_is_a_directory_is_named(tmp_path, capsys, monkeypatch):
+def test_a_data_file_that_is_a_directory_is_named(
+    tmp_path, capsys, monkeypatch
+):
     folder = tmp_path / "mnist"
     folder.mkdir()
     (folder / "train-images-idx3-ubyte.gz").mkdir()
     monkeypatch.setenv("DLCOURSE_DATA", str(folder))
     monkeypatch.setenv(profiles.ENV_VAR, "smoke")
     err = _one_line(
-        capsys, "train", "softmax", "--framework", "torch", "--out", str(tmp_path / "r")
+        capsys,
+        "train",
+        "softmax",
+        "--framework",
+        "torch",
+        "--out",
+        str(tmp_path / "r"),
     )
     assert "train-images-idx3-ubyte.gz" in err and "directory" in err
 
 
-def test_a_full_disk_ends_with_one_line_and_leaves_no_partial_file(capsys, monkeypatch, tmpfs):
+def test_a_full_disk_ends_with_one_line_and_leaves_no_partial_file(
+    capsys, monkeypatch, tmpfs
+):
     monkeypatch.setenv(profiles.ENV_VAR, "smoke")
     small = tmpfs("size=64k")
     # The CNN's checkpoint (about 14 MB) cannot fit in 64 KiB.
-    err = _one_line(capsys, "train", "cnn", "--framework", "torch", "--out", str(small / "r"))
+    err = _one_line(
+        capsys,
+        "train",
+        "cnn",
+        "--framework",
+        "torch",
+        "--out",
+        str(small / "r"),
+    )
     assert "no space" in err and str(small) in err
-    leftovers = [p.name for p in (small / "r").iterdir() if p.name.startswith(".")]
+    leftovers = [
+        p.name for p in (small / "r").iterdir() if p.name.startswith(".")
+    ]
     assert leftovers in ([], [".lock"]), leftovers

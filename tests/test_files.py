@@ -60,7 +60,10 @@ def test_a_failing_saver_leaves_nothing_behind(tmp_path):
 def test_sha256_file_matches_hashlib(tmp_path):
     payload = os.urandom(3 << 20)
     (tmp_path / "blob").write_bytes(payload)
-    assert files.sha256_file(tmp_path / "blob") == hashlib.sha256(payload).hexdigest()
+    assert (
+        files.sha256_file(tmp_path / "blob")
+        == hashlib.sha256(payload).hexdigest()
+    )
 
 
 # --- faults of the place written to -----------------------------------------------------------
@@ -75,10 +78,14 @@ def full_dir(tmpfs):
 MEGABYTE = b"\0" * (1 << 20)
 
 
-def test_atomic_write_on_a_full_disk_keeps_the_old_file_and_leaves_nothing(full_dir):
+def test_atomic_write_on_a_full_disk_keeps_the_old_file_and_leaves_nothing(
+    full_dir,
+):
     target = full_dir / "result.json"
     files.atomic_write(target, b"old")
-    with pytest.raises(files.StorageError, match="no space is left on the device") as err:
+    with pytest.raises(
+        files.StorageError, match="no space is left on the device"
+    ) as err:
         files.atomic_write(target, MEGABYTE)
     assert str(target) in str(err.value) and "\n" not in str(err.value)
     assert target.read_bytes() == b"old"
@@ -87,14 +94,18 @@ def test_atomic_write_on_a_full_disk_keeps_the_old_file_and_leaves_nothing(full_
 
 def test_a_saver_that_fills_the_disk_leaves_nothing(full_dir):
     with pytest.raises(files.StorageError, match="free some space") as err:
-        files.atomic_write(full_dir / "model.pt", lambda path: path.write_bytes(MEGABYTE))
+        files.atomic_write(
+            full_dir / "model.pt", lambda path: path.write_bytes(MEGABYTE)
+        )
     assert str(full_dir / "model.pt") in str(err.value)
     assert list(full_dir.iterdir()) == []
 
 
 def test_atomic_write_into_a_read_only_place(read_only_dir):
     target = read_only_dir / "sub" / "result.json"
-    with pytest.raises(files.StorageError, match="read-only|permission denied") as err:
+    with pytest.raises(
+        files.StorageError, match="read-only|permission denied"
+    ) as err:
         files.atomic_write(target, b"new")
     assert str(target) in str(err.value)
     assert list(read_only_dir.iterdir()) == []
@@ -123,10 +134,19 @@ def test_atomic_write_onto_a_directory(tmp_path):
 
 @pytest.mark.parametrize(
     "code",
-    [errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR],
+    [
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.EISDIR,
+    ],
     ids=errno.errorcode.get,
 )
-def test_each_fault_becomes_one_line_and_leaves_nothing(tmp_path, monkeypatch, code):
+def test_each_fault_becomes_one_line_and_leaves_nothing(
+    tmp_path, monkeypatch, code
+):
     def failing_fsync(fd):
         raise OSError(code, os.strerror(code))
 
@@ -135,14 +155,18 @@ def test_each_fault_becomes_one_line_and_leaves_nothing(tmp_path, monkeypatch, c
         files.atomic_write(tmp_path / "result.json", b"new")
     message = str(err.value)
     assert message.startswith(f"cannot write {tmp_path / 'result.json'}: ")
-    assert "\n" not in message and os.strerror(code) not in message  # our words, not errno's
+    assert (
+        "\n" not in message and os.strerror(code) not in message
+    )  # our words, not errno's
     assert list(tmp_path.iterdir()) == []
 
 
 def test_temporary_names_are_unique_per_call(tmp_path):
     seen = []
     for _ in range(3):
-        files.atomic_write(tmp_path / "model.keras", lambda path: seen.append(path.name))
+        files.atomic_write(
+            tmp_path / "model.keras", lambda path: seen.append(path.name)
+        )
     assert len(set(seen)) == 3
 
 
@@ -151,11 +175,15 @@ def test_temporary_names_are_unique_per_call(tmp_path):
 WHAT = "the run directory (--out)"
 
 
-def test_require_writable_dir_creates_the_directory_and_leaves_nothing(tmp_path):
+def test_require_writable_dir_creates_the_directory_and_leaves_nothing(
+    tmp_path,
+):
     target = tmp_path / "runs" / "x"
     assert files.require_writable_dir(target, WHAT) == target
     assert target.is_dir() and list(target.iterdir()) == []
-    files.require_writable_dir(target, WHAT)  # an existing directory is fine too
+    files.require_writable_dir(
+        target, WHAT
+    )  # an existing directory is fine too
     assert list(target.iterdir()) == []
 
 
@@ -169,7 +197,9 @@ def test_require_writable_dir_creates_the_directory_and_leaves_nothing(tmp_path)
     ],
     ids=["file", "fifo", "link-to-device", "socket"],
 )
-def test_require_writable_dir_refuses_what_is_not_a_directory(tmp_path, make, kind):
+def test_require_writable_dir_refuses_what_is_not_a_directory(
+    tmp_path, make, kind
+):
     target = tmp_path / "out"
     make(target)
     with pytest.raises(files.StorageError) as err:
@@ -200,7 +230,9 @@ def test_require_writable_dir_refuses_a_broken_link(tmp_path):
 
 def test_require_writable_dir_tries_a_write_in_a_read_only_place(read_only_dir):
     target = read_only_dir / "runs"
-    with pytest.raises(files.StorageError, match="read-only|permission denied") as err:
+    with pytest.raises(
+        files.StorageError, match="read-only|permission denied"
+    ) as err:
         files.require_writable_dir(target, WHAT)
     assert str(err.value).startswith(f"{WHAT} {target} cannot be written: ")
     assert list(read_only_dir.iterdir()) == []

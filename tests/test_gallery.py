@@ -21,29 +21,46 @@ def _ids(paths):
 
 
 @pytest.mark.parametrize(
-    "script", MODEL_SCRIPTS + BOOK_SCRIPTS, ids=_ids(MODEL_SCRIPTS + BOOK_SCRIPTS)
+    "script",
+    MODEL_SCRIPTS + BOOK_SCRIPTS,
+    ids=_ids(MODEL_SCRIPTS + BOOK_SCRIPTS),
 )
 def test_script_takes_only_data_and_plots_from_the_library(script):
     tree = ast.parse(script.read_text(encoding="utf-8"))
     taken = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dlcourse"):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+            "dlcourse"
+        ):
             submodule = node.module.removeprefix("dlcourse").lstrip(".")
-            taken |= {submodule} if submodule else {alias.name for alias in node.names}
+            taken |= (
+                {submodule}
+                if submodule
+                else {alias.name for alias in node.names}
+            )
         elif isinstance(node, ast.Import):
             taken |= {
                 a.name.removeprefix("dlcourse.")
                 for a in node.names
                 if a.name.startswith("dlcourse.")
             }
-            assert "dlcourse" not in {a.name for a in node.names}, "import the modules by name"
-    assert taken <= ALLOWED, f"{script.name} imports {sorted(taken - ALLOWED)} from dlcourse"
+            assert "dlcourse" not in {a.name for a in node.names}, (
+                "import the modules by name"
+            )
+    assert taken <= ALLOWED, (
+        f"{script.name} imports {sorted(taken - ALLOWED)} from dlcourse"
+    )
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=_ids(SCRIPTS))
 def test_script_carries_no_build_plumbing(script):
     text = script.read_text(encoding="utf-8")
-    for plumbing in ("# dlcourse:", "require_in_band", "silence_native_stderr", "os.dup2"):
+    for plumbing in (
+        "# dlcourse:",
+        "require_in_band",
+        "silence_native_stderr",
+        "os.dup2",
+    ):
         assert plumbing not in text, f"{script.name} carries {plumbing!r}"
     for line in text.splitlines():
         # sphinx-gallery strips its own per-file settings from what a reader downloads.
@@ -61,15 +78,25 @@ def test_model_script_sets_its_hyperparameters_as_plain_variables(script):
         for target in node.targets
         if isinstance(target, ast.Name)
     }
-    assert {"batch_size", "epochs", "learning_rate", "seed"} <= plain, sorted(plain)
+    assert {"batch_size", "epochs", "learning_rate", "seed"} <= plain, sorted(
+        plain
+    )
 
 
 @pytest.mark.parametrize("script", MODEL_SCRIPTS, ids=_ids(MODEL_SCRIPTS))
 def test_model_script_trains_with_visible_framework_code(script):
     text = script.read_text(encoding="utf-8")
-    keras_way = "keras.Sequential(" in text and ".compile(" in text and ".fit(" in text
-    torch_way = "(nn.Module)" in text and "loss.backward()" in text and "optimizer.step()" in text
-    assert keras_way or torch_way, f"{script.name} shows no model and no training"
+    keras_way = (
+        "keras.Sequential(" in text and ".compile(" in text and ".fit(" in text
+    )
+    torch_way = (
+        "(nn.Module)" in text
+        and "loss.backward()" in text
+        and "optimizer.step()" in text
+    )
+    assert keras_way or torch_way, (
+        f"{script.name} shows no model and no training"
+    )
     # Walltime-safe with the frameworks' own means: a Keras backup or a torch checkpoint.
     if "epochs = " in text and script.stem in ("plot_cnn", "plot_cnn_expanded"):
         assert "BackupAndRestore(" in text

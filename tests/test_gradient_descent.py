@@ -11,7 +11,9 @@ from dlcourse import gradient_descent as gd
 
 @pytest.fixture(scope="module")
 def problem():
-    return gd.make_linear_data(200, weights=(2.0, -3.0), bias=1.0, noise=0.5, seed=1)
+    return gd.make_linear_data(
+        200, weights=(2.0, -3.0), bias=1.0, noise=0.5, seed=1
+    )
 
 
 def test_make_linear_data_follows_the_model(problem):
@@ -24,7 +26,9 @@ def test_make_linear_data_follows_the_model(problem):
 def test_least_squares_matches_numpy_lstsq(problem):
     x, y = problem
     weights, bias = gd.least_squares(x, y)
-    theta, *_ = np.linalg.lstsq(np.column_stack([x, np.ones(len(x))]), y, rcond=None)
+    theta, *_ = np.linalg.lstsq(
+        np.column_stack([x, np.ones(len(x))]), y, rcond=None
+    )
     np.testing.assert_allclose([*weights, bias], theta, rtol=1e-10)
     np.testing.assert_allclose([*weights, bias], [2.0, -3.0, 1.0], atol=0.15)
 
@@ -48,7 +52,9 @@ def test_every_variant_reaches_the_exact_solution(problem, batch_size):
     exact_w, exact_b = gd.least_squares(x, y)
     # Smaller batches are noisier: a smaller step keeps them near the minimum.
     rate = {None: 0.1, 16: 0.05, 1: 0.005}[batch_size]
-    result = gd.gradient_descent(x, y, learning_rate=rate, epochs=60, batch_size=batch_size)
+    result = gd.gradient_descent(
+        x, y, learning_rate=rate, epochs=60, batch_size=batch_size
+    )
     np.testing.assert_allclose(result.weights, exact_w, atol=0.05)
     assert result.bias == pytest.approx(exact_b, abs=0.05)
     assert result.losses[-1] < 1.05 * gd.mse(x, y, exact_w, exact_b)
@@ -58,7 +64,9 @@ def test_every_variant_reaches_the_exact_solution(problem, batch_size):
 def test_updates_per_epoch_and_the_epoch_axis(problem):
     x, y = problem
     for batch_size, updates in [(None, 1), (1, 200), (64, 4)]:
-        result = gd.gradient_descent(x, y, learning_rate=0.01, epochs=3, batch_size=batch_size)
+        result = gd.gradient_descent(
+            x, y, learning_rate=0.01, epochs=3, batch_size=batch_size
+        )
         assert result.updates_per_epoch == updates
         assert len(result.losses) == 3 * updates + 1
         assert result.epochs[0] == 0 and result.epochs[-1] == pytest.approx(3)
@@ -66,8 +74,12 @@ def test_updates_per_epoch_and_the_epoch_axis(problem):
 
 def test_batch_descent_is_deterministic_and_rejects_bad_batches(problem):
     x, y = problem
-    first = gd.gradient_descent(x, y, learning_rate=0.1, epochs=5, batch_size=8, seed=3)
-    again = gd.gradient_descent(x, y, learning_rate=0.1, epochs=5, batch_size=8, seed=3)
+    first = gd.gradient_descent(
+        x, y, learning_rate=0.1, epochs=5, batch_size=8, seed=3
+    )
+    again = gd.gradient_descent(
+        x, y, learning_rate=0.1, epochs=5, batch_size=8, seed=3
+    )
     np.testing.assert_array_equal(first.losses, again.losses)
     with pytest.raises(ValueError, match="batch_size"):
         gd.gradient_descent(x, y, learning_rate=0.1, epochs=1, batch_size=0)

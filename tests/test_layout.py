@@ -10,7 +10,9 @@ from dlcourse.layout import ProcessLayout
 def test_one_process_without_torchrun(monkeypatch):
     for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
         monkeypatch.delenv(name, raising=False)
-    assert ProcessLayout.from_env() == ProcessLayout(world_size=1, rank=0, local_rank=0)
+    assert ProcessLayout.from_env() == ProcessLayout(
+        world_size=1, rank=0, local_rank=0
+    )
     assert ProcessLayout.from_env().is_main
 
 
@@ -23,7 +25,9 @@ def test_torchrun_variables_are_read(monkeypatch):
     assert not layout.is_main
 
 
-@pytest.mark.parametrize(("world", "rank"), [("two", "0"), ("2", "2"), ("0", "0")])
+@pytest.mark.parametrize(
+    ("world", "rank"), [("two", "0"), ("2", "2"), ("0", "0")]
+)
 def test_bad_variables_are_refused(monkeypatch, world, rank):
     monkeypatch.setenv("WORLD_SIZE", world)
     monkeypatch.setenv("RANK", rank)

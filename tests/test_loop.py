@@ -17,7 +17,10 @@ from dlcourse.torch_trainer import ShareOfBatches, TorchTrainer
 def _batches(x: np.ndarray, y: np.ndarray, order: np.ndarray, size: int):
     """The batches of ``order``, as tensors: what a reader would write by hand."""
     x, y = torch.from_numpy(x), torch.from_numpy(y)
-    return [(x[order[i : i + size]], y[order[i : i + size]]) for i in range(0, len(order), size)]
+    return [
+        (x[order[i : i + size]], y[order[i : i + size]])
+        for i in range(0, len(order), size)
+    ]
 
 
 def test_one_epoch_of_the_plain_loop_lowers_the_loss():
@@ -42,7 +45,10 @@ def test_evaluate_leaves_the_weights_and_gradients_alone():
     before = [p.detach().clone() for p in model.parameters()]
     loss, accuracy = loop.evaluate(model, batches)
     assert all(p.grad is None for p in model.parameters())
-    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(before, model.parameters(), strict=True)
+    )
     with torch.no_grad():
         expected = torch.nn.functional.cross_entropy(
             model(torch.from_numpy(x)), torch.zeros(10).long()
@@ -60,22 +66,34 @@ def test_the_runner_epoch_is_the_plain_loop_on_the_same_batches():
     torch.manual_seed(run.seed)
     model = models.torch_model(run.arch)
     optimizer = torch.optim.Adam(
-        model.parameters(), lr=run.optimizer.learning_rate, eps=run.optimizer.epsilon
+        model.parameters(),
+        lr=run.optimizer.learning_rate,
+        eps=run.optimizer.epsilon,
     )
     for epoch in range(run.epochs):
         order = inputs.epoch_permutation(run.seed, epoch, len(arrays.x_train))
-        torch.manual_seed(inputs.epoch_seed(run.seed, epoch))  # the epoch's dropout
+        torch.manual_seed(
+            inputs.epoch_seed(run.seed, epoch)
+        )  # the epoch's dropout
         for group in optimizer.param_groups:
             group["lr"] = run.optimizer.rate_at(epoch)
         plain = loop.train_epoch(
-            model, _batches(arrays.x_train, arrays.y_train, order, run.batch_size), optimizer
+            model,
+            _batches(arrays.x_train, arrays.y_train, order, run.batch_size),
+            optimizer,
         )
         runner = trainer.train_epoch(arrays, epoch, signals.StopFlag(), NoBar())
         assert runner == plain
         theirs = trainer.net.state_dict()
-        assert all(torch.equal(value, theirs[name]) for name, value in model.state_dict().items())
+        assert all(
+            torch.equal(value, theirs[name])
+            for name, value in model.state_dict().items()
+        )
     assert trainer.evaluate(arrays.x_test, arrays.y_test) == loop.evaluate(
-        model, _batches(arrays.x_test, arrays.y_test, np.arange(len(arrays.x_test)), 1000)
+        model,
+        _batches(
+            arrays.x_test, arrays.y_test, np.arange(len(arrays.x_test)), 1000
+        ),
     )
 
 
@@ -86,7 +104,9 @@ def test_each_process_takes_every_world_th_example():
     shares = [
         [
             b[1].tolist()
-            for b in ShareOfBatches(x, y, order, 4, ProcessLayout(2, r, r), lambda: False, NoBar())
+            for b in ShareOfBatches(
+                x, y, order, 4, ProcessLayout(2, r, r), lambda: False, NoBar()
+            )
         ]
         for r in range(2)
     ]
@@ -102,6 +122,8 @@ def test_batches_end_after_the_batch_in_which_the_stop_came():
         asked.append(True)
         return len(asked) == 2
 
-    batches = ShareOfBatches(x, y, np.arange(10), 3, ProcessLayout(), should_stop, NoBar())
+    batches = ShareOfBatches(
+        x, y, np.arange(10), 3, ProcessLayout(), should_stop, NoBar()
+    )
     assert [b[1].tolist() for b in batches] == [[0, 1, 2], [3, 4, 5]]
     assert batches.stopped

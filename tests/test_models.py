@@ -27,13 +27,21 @@ def _inputs(arch, framework, n=3):
     return rng.random(shape, dtype=np.float32)
 
 
-@pytest.mark.parametrize("arch", ARCHITECTURES, ids=lambda a: f"{a.kind}-{a.activation}")
+@pytest.mark.parametrize(
+    "arch", ARCHITECTURES, ids=lambda a: f"{a.kind}-{a.activation}"
+)
 def test_keras_and_torch_models_match(arch):
     keras_net = models.keras_model(arch)
     torch_net = models.torch_model(arch)
-    assert models.count_parameters(keras_net) == models.count_parameters(torch_net)
+    assert models.count_parameters(keras_net) == models.count_parameters(
+        torch_net
+    )
     keras_out = np.asarray(keras_net(_inputs(arch, "keras")))
-    torch_out = torch_net.eval()(torch.from_numpy(_inputs(arch, "torch"))).detach().numpy()
+    torch_out = (
+        torch_net.eval()(torch.from_numpy(_inputs(arch, "torch")))
+        .detach()
+        .numpy()
+    )
     assert keras_out.shape == torch_out.shape == (3, models.NUM_CLASSES)
     # Keras ends in a softmax; PyTorch gives logits for cross_entropy to normalise.
     np.testing.assert_allclose(keras_out.sum(axis=1), 1.0, rtol=1e-5)
@@ -44,13 +52,21 @@ def test_parameter_counts_follow_the_layer_sizes():
     assert models.count_parameters(softmax) == 784 * 10 + 10
     widths = (784, *models.MLP_HIDDEN, 10)
     expected = sum(a * b + b for a, b in zip(widths, widths[1:], strict=False))
-    assert models.count_parameters(models.torch_model(models.Architecture("mlp"))) == expected
+    assert (
+        models.count_parameters(models.torch_model(models.Architecture("mlp")))
+        == expected
+    )
 
 
 def test_dropout_layers_only_where_asked():
     plain = models.torch_model(models.Architecture("mlp", "relu"))
-    dropped = models.torch_model(models.Architecture("mlp", "relu", dropout=0.25))
-    count = lambda net: sum(isinstance(m, torch.nn.Dropout) for m in net.modules())  # noqa: E731
+    dropped = models.torch_model(
+        models.Architecture("mlp", "relu", dropout=0.25)
+    )
+
+    def count(net):
+        return sum(isinstance(m, torch.nn.Dropout) for m in net.modules())
+
     assert count(plain) == 0
     assert count(dropped) == len(models.MLP_HIDDEN)
 

@@ -12,7 +12,9 @@ import pytest
 
 from dlcourse import native_log
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="the filter works on POSIX only")
+pytestmark = pytest.mark.skipif(
+    os.name != "posix", reason="the filter works on POSIX only"
+)
 
 # Lines TensorFlow 2.21 printed to stderr during `dlcourse train softmax` on a CPU-only machine.
 NOISE_SEEN = [
@@ -57,7 +59,10 @@ def test_real_errors_are_not_noise(line):
 
 def test_the_filter_drops_noise_and_passes_the_rest_unchanged():
     lines = native_log.LineFilter()
-    text = b"".join(line + b"\n" for line in [NOISE_SEEN[0], REAL[0], NOISE_SEEN[3], REAL[4]])
+    text = b"".join(
+        line + b"\n"
+        for line in [NOISE_SEEN[0], REAL[0], NOISE_SEEN[3], REAL[4]]
+    )
     assert lines.feed(text) + lines.close() == REAL[0] + b"\n" + REAL[4] + b"\n"
 
 
@@ -96,7 +101,9 @@ def _run_child(code: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_a_quiet_process_shows_its_errors_but_not_the_noise():
-    noise, absl, real = (line + b"\n" for line in (NOISE_SEEN[3], NOISE_SEEN[0], REAL[0]))
+    noise, absl, real = (
+        line + b"\n" for line in (NOISE_SEEN[3], NOISE_SEEN[0], REAL[0])
+    )
     child = _run_child(
         f"""
         assert native_log.quiet()  # A second call changes nothing.
@@ -111,7 +118,10 @@ def test_a_quiet_process_shows_its_errors_but_not_the_noise():
     assert child.returncode == 1
     # Python's own writes go straight to stderr; native ones pass the filter, a moment later.
     assert child.stderr.count(real) == 1
-    assert child.stderr.replace(real, b"") == b"own message\n\r 50%|#####last words\n"
+    assert (
+        child.stderr.replace(real, b"")
+        == b"own message\n\r 50%|#####last words\n"
+    )
 
 
 def test_children_forks_and_a_crash_lose_nothing_and_block_nothing():
@@ -131,12 +141,20 @@ def test_children_forks_and_a_crash_lose_nothing_and_block_nothing():
         """
     )
     assert child.returncode < 0
-    assert child.stderr.splitlines() == [b"from a child", b"from a fork", b"before the crash"]
+    assert child.stderr.splitlines() == [
+        b"from a child",
+        b"from a fork",
+        b"before the crash",
+    ]
 
 
 def test_the_filter_can_be_turned_off():
     shown = subprocess.run(
-        [sys.executable, "-c", "from dlcourse import native_log; print(native_log.quiet())"],
+        [
+            sys.executable,
+            "-c",
+            "from dlcourse import native_log; print(native_log.quiet())",
+        ],
         capture_output=True,
         env={**os.environ, native_log.SHOW_ALL_ENV: "all"},
         timeout=60,
@@ -161,12 +179,17 @@ def test_importing_tensorflow_under_quiet_prints_none_of_its_start_up_noise():
             timeout=300,
             check=True,
         )
-        for prelude in ("", "from dlcourse import native_log; native_log.quiet(); ")
+        for prelude in (
+            "",
+            "from dlcourse import native_log; native_log.quiet(); ",
+        )
     ]
     loud, quiet = (run.stderr.splitlines() for run in runs)
     assert [run.stdout for run in runs] == [b"2\n", b"2\n"]
     assert any(native_log.is_noise(line) for line in loud)
     assert not any(b"E0000" in line or b"cuInit" in line for line in quiet)
     # Whatever else TensorFlow says still arrives.
-    expected = [_without_head(line) for line in loud if not native_log.is_noise(line)]
+    expected = [
+        _without_head(line) for line in loud if not native_log.is_noise(line)
+    ]
     assert [_without_head(line) for line in quiet] == expected

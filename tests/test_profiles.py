@@ -24,5 +24,7 @@ def test_smoke_is_announced_as_not_comparable(monkeypatch):
 
 def test_unknown_profile_is_a_clear_error(monkeypatch):
     monkeypatch.setenv(profiles.ENV_VAR, "turbo")
-    with pytest.raises(ValueError, match="'turbo' is not a profile; use one of full, smoke"):
+    with pytest.raises(
+        ValueError, match="'turbo' is not a profile; use one of full, smoke"
+    ):
         profiles.current_profile()

@@ -38,7 +38,10 @@ def _result(
         config=config or SOFTMAX.config.to_dict(),
         profile=profile,
         profile_description=description,
-        history=[{**epoch, "epoch": 1}, {**epoch, "epoch": 2, "images_per_second": 10_000.0}],
+        history=[
+            {**epoch, "epoch": 1},
+            {**epoch, "epoch": 2, "images_per_second": 10_000.0},
+        ],
         test_accuracy=accuracy,
         test_loss=0.3,
         wall_time=4.0,
@@ -59,7 +62,9 @@ def _result(
 def test_describe_run_names_device_time_and_profile():
     lines = report.describe_run(_result(0.917)).splitlines()
     assert lines[0] == "device:  cpu (Test CPU 3000), keras on tensorflow"
-    assert lines[1] == "time:    4.0 s of training for 2 epoch(s), 20,000 images/s"
+    assert (
+        lines[1] == "time:    4.0 s of training for 2 epoch(s), 20,000 images/s"
+    )
     assert lines[2] == "profile full: full training and test sets, all epochs"
 
 
@@ -72,13 +77,19 @@ def test_describe_run_names_the_gpu_and_a_cached_run():
 def test_comparison_table_rows_and_columns():
     rows = [(SOFTMAX, _result(0.9172)), (experiments.get("cnn"), _result(0.95))]
     table = report.comparison_table(rows)
-    assert list(table.columns) == ["2018 course", "this build", "band", "in band"]
+    assert list(table.columns) == [
+        "2018 course",
+        "this build",
+        "band",
+        "in band",
+    ]
     assert list(table.index) == [SOFTMAX.title, experiments.get("cnn").title]
     first = table.loc[SOFTMAX.title]
     assert first.tolist() == ["91.7%", "91.72%", "91.4–92%", "yes"]
     # The cnn row holds a softmax config: not the experiment as configured, so not judged.
     assert (
-        table.loc[experiments.get("cnn").title, "in band"] == "not checked (another configuration)"
+        table.loc[experiments.get("cnn").title, "in band"]
+        == "not checked (another configuration)"
     )
 
 
@@ -104,15 +115,21 @@ def test_comparison_table_needs_rows():
 
 
 def test_require_in_band_fails_a_full_result_outside_its_band():
-    with pytest.raises(report.ResultOutOfBand, match=r"softmax: measured 90\.00%.*91\.4–92%"):
+    with pytest.raises(
+        report.ResultOutOfBand, match=r"softmax: measured 90\.00%.*91\.4–92%"
+    ):
         report.require_in_band(SOFTMAX, _result(0.90))
     report.require_in_band(SOFTMAX, _result(0.917))
 
 
 def test_require_in_band_names_the_machine_that_measured():
-    with pytest.raises(report.ResultOutOfBand, match=r"measured on Test CPU 3000 \(2 cores\)\W"):
+    with pytest.raises(
+        report.ResultOutOfBand, match=r"measured on Test CPU 3000 \(2 cores\)\W"
+    ):
         report.require_in_band(SOFTMAX, _result(0.90))
-    with pytest.raises(report.ResultOutOfBand, match=r"\(2 cores\), NVIDIA H100"):
+    with pytest.raises(
+        report.ResultOutOfBand, match=r"\(2 cores\), NVIDIA H100"
+    ):
         report.require_in_band(SOFTMAX, _result(0.90, device="cuda"))
 
 
@@ -134,17 +151,23 @@ def test_predicted_labels_of_a_torch_module_match_numpy():
     import torch
 
     module = models.torch_model(models.Architecture("softmax"))
-    x = np.random.default_rng(0).random((2_500, models.NUM_PIXELS), dtype=np.float32)
+    x = np.random.default_rng(0).random(
+        (2_500, models.NUM_PIXELS), dtype=np.float32
+    )
     with torch.no_grad():
         weight, bias = module[0].weight.numpy(), module[0].bias.numpy()
     expected = (x @ weight.T + bias).argmax(axis=1)
-    np.testing.assert_array_equal(report.predicted_labels(module.eval(), x), expected)
+    np.testing.assert_array_equal(
+        report.predicted_labels(module.eval(), x), expected
+    )
 
 
 @pytest.mark.slow
 def test_predicted_labels_of_a_keras_model_match_numpy():
     model = models.keras_model(models.Architecture("softmax"))
     weight, bias = (np.asarray(w) for w in model.layers[0].get_weights())
-    x = np.random.default_rng(1).random((50, models.NUM_PIXELS), dtype=np.float32)
+    x = np.random.default_rng(1).random(
+        (50, models.NUM_PIXELS), dtype=np.float32
+    )
     expected = (x @ weight + bias).argmax(axis=1)
     np.testing.assert_array_equal(report.predicted_labels(model, x), expected)

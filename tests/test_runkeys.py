@@ -29,10 +29,17 @@ def test_key_needs_a_resolved_device():
 def test_code_digest_covers_every_source_file_of_the_package(tmp_path):
     runkeys.code_digest.cache_clear()  # the package as it is now, not when first hashed
     copy = tmp_path / "dlcourse"
-    shutil.copytree(runkeys.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        runkeys.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__")
+    )
     assert runkeys.code_digest(copy) == runkeys.code_digest()
     sources = sorted(copy.rglob("*.py"))
-    assert {p.name for p in sources} >= {"data.py", "train.py", "cli.py", "plots.py"}
+    assert {p.name for p in sources} >= {
+        "data.py",
+        "train.py",
+        "cli.py",
+        "plots.py",
+    }
     digests = set()
     for source in sources:
         original = source.read_bytes()
@@ -50,5 +57,10 @@ def test_code_digest_covers_every_source_file_of_the_package(tmp_path):
 def test_library_versions_name_the_framework_and_numpy():
     keras = runkeys.library_versions("keras")
     torch = runkeys.library_versions("torch")
-    assert keras["numpy"] and keras["keras"] and keras["backend"] and keras["python"]
+    assert (
+        keras["numpy"]
+        and keras["keras"]
+        and keras["backend"]
+        and keras["python"]
+    )
     assert torch["numpy"] and torch["torch"] and "keras" not in torch

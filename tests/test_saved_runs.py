@@ -33,7 +33,9 @@ def test_load_returns_the_saved_numbers(tmp_path):
 
 
 def test_a_run_on_a_subset_is_not_full_and_says_so(tmp_path):
-    run = saved_runs.load("cnn", _save(tmp_path, train_images=2_000, test_images=1_000))
+    run = saved_runs.load(
+        "cnn", _save(tmp_path, train_images=2_000, test_images=1_000)
+    )
     assert not run.is_full
     assert "NOT comparable" in saved_runs.describe(run)
     table = saved_runs.comparison_table([(experiments.get("cnn"), run)])
@@ -52,7 +54,10 @@ def test_comparison_table_checks_the_band(tmp_path):
 
 
 def test_missing_run_names_the_file_and_what_to_run(tmp_path):
-    with pytest.raises(SavedRunError, match=r"cnn\.json does not exist; run the gallery example"):
+    with pytest.raises(
+        SavedRunError,
+        match=r"cnn\.json does not exist; run the gallery example",
+    ):
         saved_runs.load("cnn", tmp_path)
 
 
@@ -63,7 +68,10 @@ def test_missing_run_names_the_file_and_what_to_run(tmp_path):
         ({"test_accuracy": "0.99"}, "finite number"),
         ({"train_seconds": None}, "finite number"),
         ({"train_images": True}, "finite number"),
-        ({"history": {"loss": [0.1], "accuracy": [0.9, 0.95]}}, "one value per epoch"),
+        (
+            {"history": {"loss": [0.1], "accuracy": [0.9, 0.95]}},
+            "one value per epoch",
+        ),
         ({"history": {"accuracy": [0.9]}}, "map metric names"),
         ({"history": {"loss": [0.1], "note": "x"}}, "one value per epoch"),
     ],

@@ -55,5 +55,7 @@ def test_hold_until_exit_keeps_a_late_warning_from_killing_a_finished_command():
         "os.kill(os.getpid(), signal.SIGUSR1)\n"
         "sys.exit(0)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr

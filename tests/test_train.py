@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 from tinyruns import SMOKE_3, metrics, small_config
 
-from dlcourse import checkpoints, config, experiments, hardware, profiles, runkeys, train
+from dlcourse import (
+    checkpoints,
+    config,
+    experiments,
+    hardware,
+    profiles,
+    runkeys,
+    train,
+)
 
 
 @pytest.mark.parametrize("framework", config.FRAMEWORKS)
@@ -26,7 +34,10 @@ def test_smoke_run_end_to_end_and_cache_hit(tmp_path, framework):
     )
     assert len(result.history) == 3 and not result.cached
     assert result.test_accuracy > 0.5  # far above the 10% of guessing
-    assert result.profile == "smoke" and "NOT comparable" in result.profile_description
+    assert (
+        result.profile == "smoke"
+        and "NOT comparable" in result.profile_description
+    )
     assert result.provenance["device"] == "cpu" and result.provenance["cpu"]
     assert (tmp_path / "run" / checkpoints.RESULT_FILE).exists()
     assert not (tmp_path / "run" / checkpoints.CHECKPOINT_STATE).exists()
@@ -58,20 +69,41 @@ def test_asking_for_cuda_without_a_gpu_is_a_clear_error():
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    with pytest.raises(hardware.DeviceError, match="CUDA was requested but torch sees no GPU"):
-        train.train(small_config("torch"), "unused", device="cuda", profile=SMOKE_3, log=print)
+    with pytest.raises(
+        hardware.DeviceError, match="CUDA was requested but torch sees no GPU"
+    ):
+        train.train(
+            small_config("torch"),
+            "unused",
+            device="cuda",
+            profile=SMOKE_3,
+            log=print,
+        )
     assert not Path("unused").exists()
 
 
 def test_keras_trains_on_the_torch_backend_too(tmp_path):
     """The same Keras model code runs with KERAS_BACKEND=torch, and is cached apart."""
     env = {**os.environ, profiles.ENV_VAR: "smoke", "KERAS_BACKEND": "torch"}
-    command = [sys.executable, "-m", "dlcourse", "train", "softmax", "--epochs", "2"]
+    command = [
+        sys.executable,
+        "-m",
+        "dlcourse",
+        "train",
+        "softmax",
+        "--epochs",
+        "2",
+    ]
     done = subprocess.run(
-        [*command, "--out", str(tmp_path / "torch")], env=env, capture_output=True, text=True
+        [*command, "--out", str(tmp_path / "torch")],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
-    result = json.loads((tmp_path / "torch" / checkpoints.RESULT_FILE).read_text())
+    result = json.loads(
+        (tmp_path / "torch" / checkpoints.RESULT_FILE).read_text()
+    )
     assert result["provenance"]["keras_backend"] == "torch"
     assert len(result["history"]) == 2 and result["test_accuracy"] > 0.5
     softmax = experiments.config_for(experiments.get("softmax"), epochs=2)

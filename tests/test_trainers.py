@@ -15,8 +15,12 @@ from dlcourse.torch_trainer import TorchTrainer
 
 
 def test_the_factory_picks_the_framework():
-    assert isinstance(trainers.make_trainer(small_config("torch"), "cpu"), TorchTrainer)
-    assert isinstance(trainers.make_trainer(small_config("keras"), "cpu"), KerasTrainer)
+    assert isinstance(
+        trainers.make_trainer(small_config("torch"), "cpu"), TorchTrainer
+    )
+    assert isinstance(
+        trainers.make_trainer(small_config("keras"), "cpu"), KerasTrainer
+    )
 
 
 @pytest.mark.parametrize("framework", config.FRAMEWORKS)
@@ -63,13 +67,17 @@ def test_save_then_load_restores_the_weights(tmp_path, framework):
 
 def test_uneven_batch_split_is_refused():
     run = replace(experiments.get("pytorch_example").config, batch_size=101)
-    with pytest.raises(ValueError, match="does not split evenly over 2 processes"):
+    with pytest.raises(
+        ValueError, match="does not split evenly over 2 processes"
+    ):
         TorchTrainer(run, "cpu", ProcessLayout(world_size=2))
 
 
 def test_keras_cannot_run_under_torchrun():
     with pytest.raises(ValueError, match="use --framework torch"):
-        KerasTrainer(experiments.get("softmax").config, "cpu", ProcessLayout(2, 1, 1))
+        KerasTrainer(
+            experiments.get("softmax").config, "cpu", ProcessLayout(2, 1, 1)
+        )
 
 
 class _CountingBar:

@@ -12,7 +12,9 @@ SMOKE = profiles.PROFILES["smoke"]
 SMOKE_3 = replace(SMOKE, max_epochs=None)
 
 
-def small_config(framework: str, kind: str = "mlp", epochs: int = 3) -> config.TrainConfig:
+def small_config(
+    framework: str, kind: str = "mlp", epochs: int = 3
+) -> config.TrainConfig:
     """Return a small dropout network's config, trained with Adam in batches of 100."""
     return config.TrainConfig(
         arch=Architecture(kind, "relu", dropout=0.25),

@@ -33,7 +33,9 @@ def fetch_mathjax(static: Path) -> Path:
     if stamp.is_file() and stamp.read_text() == MATHJAX:
         return target
     if shutil.which("npm") is None:
-        raise ExtensionError(f"npm is needed to fetch {MATHJAX}, which renders the formulas")
+        raise ExtensionError(
+            f"npm is needed to fetch {MATHJAX}, which renders the formulas"
+        )
     with tempfile.TemporaryDirectory() as scratch:
         packed = subprocess.run(  # noqa: S603 - npm, asked for one package by its name
             ["npm", "pack", MATHJAX, "--pack-destination", scratch, "--json"],  # noqa: S607
@@ -58,11 +60,15 @@ def serve_mathjax(app: Sphinx) -> None:
     static = Path(app.outdir).parent / "vendor" / "static"
     fetch_mathjax(static)
     if not (static / app.config.mathjax_path).is_file():
-        raise ExtensionError(f"mathjax_path is {app.config.mathjax_path}, not a file of {MATHJAX}")
+        raise ExtensionError(
+            f"mathjax_path is {app.config.mathjax_path}, not a file of {MATHJAX}"
+        )
     app.config.html_static_path.append(str(static))
 
 
-def drop_repeated_scripts(app: Sphinx, pagename, templatename, context: dict, doctree) -> None:
+def drop_repeated_scripts(
+    app: Sphinx, pagename, templatename, context: dict, doctree
+) -> None:
     """Keep the first of each script on a page.
 
     Sphinx 7.4 lists an inline script twice when an extension adds it after the builder
@@ -72,7 +78,11 @@ def drop_repeated_scripts(app: Sphinx, pagename, templatename, context: dict, do
     seen = set()
     scripts = []
     for script in context.get("script_files", []):
-        key = (script.filename or "", script.priority, *sorted(script.attributes.items()))
+        key = (
+            script.filename or "",
+            script.priority,
+            *sorted(script.attributes.items()),
+        )
         if key not in seen:
             seen.add(key)
             scripts.append(script)
@@ -83,4 +93,8 @@ def setup(app: Sphinx) -> dict:
     """Register the hooks."""
     app.connect("builder-inited", serve_mathjax)
     app.connect("html-page-context", drop_repeated_scripts)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": "1.0",
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }

@@ -40,7 +40,10 @@ def _layer_settings(layer) -> dict:
     elif kind == "Conv2D":
         if config["padding"] != "valid" or tuple(config["strides"]) != (1, 1):
             problem = f"padding {config['padding']!r} with strides {config['strides']}"
-        elif tuple(config["dilation_rate"]) != (1, 1) or config.get("groups", 1) != 1:
+        elif (
+            tuple(config["dilation_rate"]) != (1, 1)
+            or config.get("groups", 1) != 1
+        ):
             problem = "dilation or groups"
     elif kind == "MaxPooling2D" and config["padding"] != "valid":
         problem = f"padding {config['padding']!r}"
@@ -80,7 +83,9 @@ def export_network(model_path: Path, folder: Path) -> Path:
     for layer in model.layers:
         settings = _layer_settings(layer)
         settings["arrays"] = []
-        for variable, value in zip(layer.weights, layer.get_weights(), strict=True):
+        for variable, value in zip(
+            layer.weights, layer.get_weights(), strict=True
+        ):
             blob = np.ascontiguousarray(value, dtype="<f4").tobytes()
             settings["arrays"].append(
                 {
@@ -115,7 +120,9 @@ def serve_script(app: Sphinx) -> None:
         app.config.html_static_path.append(str(STATIC))
 
 
-def add_script(app: Sphinx, pagename: str, templatename, context, doctree) -> None:
+def add_script(
+    app: Sphinx, pagename: str, templatename, context, doctree
+) -> None:
     """Add the widget's script and style sheet to the digit page alone."""
     if pagename == PAGE:
         app.add_js_file("draw_a_digit.js", defer="defer")
@@ -124,9 +131,15 @@ def add_script(app: Sphinx, pagename: str, templatename, context, doctree) -> No
 
 def write_network(app: Sphinx, exception: Exception | None) -> None:
     """After a successful HTML build, write the trained network where the page's script reads it."""
-    if exception is not None or app.builder.format != "html" or PAGE not in app.env.found_docs:
+    if (
+        exception is not None
+        or app.builder.format != "html"
+        or PAGE not in app.env.found_docs
+    ):
         return
-    path = export_network(Path(app.srcdir) / MODEL, Path(app.outdir) / "_static" / OUTPUT)
+    path = export_network(
+        Path(app.srcdir) / MODEL, Path(app.outdir) / "_static" / OUTPUT
+    )
     logger.info(f"wrote the network of {MODEL} into {path.parent}")
 
 
@@ -136,4 +149,8 @@ def setup(app: Sphinx) -> dict:
     # Before dlcourse_browser's html-page-context handler, which copies the list of scripts.
     app.connect("html-page-context", add_script, priority=400)
     app.connect("build-finished", write_network)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": "1.0",
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }

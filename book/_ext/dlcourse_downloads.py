@@ -30,7 +30,10 @@ def build_wheel(app: Sphinx, config: Config) -> None:
     wheel = dlcourse_wheel.build_wheel(Path(app.outdir).parent / "wheel")
     config.dlcourse_wheel = str(wheel)
     if "myst_substitutions" in config:
-        config.myst_substitutions = {**config.myst_substitutions, "dlcourse_wheel": wheel.name}
+        config.myst_substitutions = {
+            **config.myst_substitutions,
+            "dlcourse_wheel": wheel.name,
+        }
 
 
 class RunExample(SphinxDirective):
@@ -45,21 +48,30 @@ class RunExample(SphinxDirective):
         link = addnodes.download_reference(
             "",
             "",
-            reftarget="/" + Path(os.path.relpath(wheel, self.env.srcdir)).as_posix(),
+            reftarget="/"
+            + Path(os.path.relpath(wheel, self.env.srcdir)).as_posix(),
             refdoc=self.env.docname,
             refdomain="",
             reftype="download",
             refexplicit=True,
             refwarn=False,
         )
-        link += nodes.literal(wheel.name, wheel.name, classes=["xref", "download"])
+        link += nodes.literal(
+            wheel.name, wheel.name, classes=["xref", "download"]
+        )
         if Path(self.env.docname).name == Path(script).stem:
-            what = [nodes.Text("Download this example's script and the library's wheel, ")]
+            what = [
+                nodes.Text(
+                    "Download this example's script and the library's wheel, "
+                )
+            ]
         else:
             what = [
                 nodes.Text("Download an example's script, say "),
                 nodes.literal(script, script),
-                nodes.Text(" (the links are at the end of its page), and the library's wheel, "),
+                nodes.Text(
+                    " (the links are at the end of its page), and the library's wheel, "
+                ),
             ]
         intro = nodes.paragraph(
             "",
@@ -74,9 +86,14 @@ class RunExample(SphinxDirective):
             ),
         )
         frameworks = " ".join(f'"{r}"' for r in dlcourse_wheel.requirements())
-        commands = f"{VENV}\npip install {frameworks} ./{wheel.name}\npython {script}"
+        commands = (
+            f"{VENV}\npip install {frameworks} ./{wheel.name}\npython {script}"
+        )
         block = nodes.literal_block(commands, commands, language="bash")
-        cpu, gpu = dlcourse_wheel.requirements()[0], dlcourse_wheel.requirements(gpu=True)[0]
+        cpu, gpu = (
+            dlcourse_wheel.requirements()[0],
+            dlcourse_wheel.requirements(gpu=True)[0],
+        )
         notebook = Path(script).with_suffix(".ipynb").name
         note = nodes.paragraph(
             "",
@@ -102,7 +119,11 @@ def _gallery_dirs(config: Config) -> list[str]:
 
 def add_to_gallery_page(app: Sphinx, docname: str, source: list[str]) -> None:
     """Append a ``run-example`` to a generated gallery page, above its download buttons."""
-    inside = [d for d in _gallery_dirs(app.config) if docname.startswith(f"{d.rstrip('/')}/")]
+    inside = [
+        d
+        for d in _gallery_dirs(app.config)
+        if docname.startswith(f"{d.rstrip('/')}/")
+    ]
     name = Path(docname).name
     if not inside or name == "sg_execution_times":
         return
@@ -116,7 +137,9 @@ def add_to_gallery_page(app: Sphinx, docname: str, source: list[str]) -> None:
         script = scripts[0].name
     directive = f"\n.. run-example:: {script}\n\n"
     # sphinx-gallery's download buttons follow the label ``.. _sphx_glr_download_<page>:``.
-    buttons = re.search(r"^\.\. _sphx_glr_download_", source[0], flags=re.MULTILINE)
+    buttons = re.search(
+        r"^\.\. _sphx_glr_download_", source[0], flags=re.MULTILINE
+    )
     at = buttons.start() if buttons else len(source[0])
     source[0] = source[0][:at] + directive + source[0][at:]
 
@@ -137,13 +160,17 @@ def _executed_notebook(config, pagename: str) -> bytes | None:
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     if code and not any(cell.outputs for cell in code):
         try:
-            _, notebook = get_cache(config.execution_cache_path).merge_match_into_notebook(notebook)
+            _, notebook = get_cache(
+                config.execution_cache_path
+            ).merge_match_into_notebook(notebook)
         except KeyError:
             return None
     return nbformat.writes(notebook).encode("utf-8")
 
 
-def offer_executed_notebook(app: Sphinx, pagename: str, templatename, context, doctree) -> None:
+def offer_executed_notebook(
+    app: Sphinx, pagename: str, templatename, context, doctree
+) -> None:
     """Put a chapter's executed notebook beside its source, and in its download menu.
 
     The book theme lists ``ipynb_source`` as the ``.ipynb`` download, a file under ``_sources``.
@@ -168,4 +195,8 @@ def setup(app: Sphinx) -> dict:
     app.connect("source-read", add_to_gallery_page)
     # Before the theme builds its download menu (priority 501).
     app.connect("html-page-context", offer_executed_notebook, priority=400)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": "1.0",
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }

@@ -57,7 +57,9 @@ def build_facts(folder: Path) -> dict[str, str]:
         "machine": f"{hardware.cpu_model()} ({os.cpu_count()} cores, "
         f"{', '.join(gpus) if gpus else 'no GPU'})",
         "libraries": ", ".join(
-            f"{label} {versions[name]}" for name, label in LIBRARY_NAMES.items() if name in versions
+            f"{label} {versions[name]}"
+            for name, label in LIBRARY_NAMES.items()
+            if name in versions
         ),
         "profile": profiles.current_profile().name,
         "commit": commit_of(folder),
@@ -87,7 +89,9 @@ def page_seconds(app: Sphinx, pagename: str) -> float | None:
     return None
 
 
-def add_provenance(app: Sphinx, pagename: str, templatename, context, doctree) -> None:
+def add_provenance(
+    app: Sphinx, pagename: str, templatename, context, doctree
+) -> None:
     """Append the line to the page's body where its code ran in this build."""
     seconds = page_seconds(app, pagename)
     if doctree is None or seconds is None or "body" not in context:
@@ -98,11 +102,17 @@ def add_provenance(app: Sphinx, pagename: str, templatename, context, doctree) -
         f"{facts['profile']}: this page's code ran in {seconds:.1f} s. Built on {facts['date']} "
         f"from commit {facts['commit']}."
     )
-    context["body"] += f'\n<p class="dlcourse-provenance"><small>{html.escape(line)}</small></p>\n'
+    context["body"] += (
+        f'\n<p class="dlcourse-provenance"><small>{html.escape(line)}</small></p>\n'
+    )
 
 
 def setup(app: Sphinx) -> dict:
     """Register the hooks."""
     app.connect("builder-inited", record_build)
     app.connect("html-page-context", add_provenance)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": "1.0",
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }

@@ -23,7 +23,9 @@ SOURCES = ("pyproject.toml", "README.md", "LICENSE", "src")
 # The frameworks a downloaded example imports; their versions are the library's requirements.
 FRAMEWORKS = ("tensorflow", "keras", "torch", "matplotlib")
 # Zip entries stamped with one fixed time: the same sources give the same bytes.
-SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest time a zip file can hold
+SOURCE_DATE_EPOCH = (
+    "315532800"  # 1980-01-01, the earliest time a zip file can hold
+)
 
 
 def _name(requirement: str) -> str:
@@ -37,16 +39,24 @@ def requirements(root: Path = ROOT, *, gpu: bool = False) -> list[str]:
     With ``gpu``, TensorFlow is named as the ``gpu`` extra names it (with its CUDA libraries).
     """
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
-    chosen = {_name(r): r for r in project["dependencies"] if _name(r) in FRAMEWORKS}
+    chosen = {
+        _name(r): r for r in project["dependencies"] if _name(r) in FRAMEWORKS
+    }
     if gpu:
-        chosen.update({_name(r): r for r in project["optional-dependencies"]["gpu"]})
+        chosen.update(
+            {_name(r): r for r in project["optional-dependencies"]["gpu"]}
+        )
     missing = [name for name in FRAMEWORKS if name not in chosen]
     if missing:
-        raise ValueError(f"pyproject.toml does not require {', '.join(missing)}")
+        raise ValueError(
+            f"pyproject.toml does not require {', '.join(missing)}"
+        )
     return [chosen[name] for name in FRAMEWORKS]
 
 
-def build_wheel(dest: Path, *, root: Path = ROOT, python: str = sys.executable) -> Path:
+def build_wheel(
+    dest: Path, *, root: Path = ROOT, python: str = sys.executable
+) -> Path:
     """Build the library's wheel into ``dest`` and return its path.
 
     Built offline with ``python``'s own setuptools (no build isolation). An older dlcourse wheel
@@ -55,7 +65,9 @@ def build_wheel(dest: Path, *, root: Path = ROOT, python: str = sys.executable) 
     """
     with tempfile.TemporaryDirectory(prefix="dlcourse-wheel-") as scratch:
         project, wheels = Path(scratch) / "project", Path(scratch) / "wheels"
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build")
+        ignore = shutil.ignore_patterns(
+            "__pycache__", "*.pyc", "*.egg-info", "build"
+        )
         for name in SOURCES:
             source = root / name
             if source.is_dir():
@@ -63,7 +75,14 @@ def build_wheel(dest: Path, *, root: Path = ROOT, python: str = sys.executable) 
             elif source.exists():
                 project.mkdir(exist_ok=True)
                 shutil.copy2(source, project / name)
-        command = [python, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+        command = [
+            python,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+        ]
         done = subprocess.run(  # noqa: S603 - our own pip, on a copy of our own sources
             [*command, "--wheel-dir", str(wheels), str(project)],
             capture_output=True,
@@ -88,5 +107,7 @@ def build_wheel(dest: Path, *, root: Path = ROOT, python: str = sys.executable) 
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit(f"usage: {sys.argv[0]} FOLDER  (builds the dlcourse wheel into FOLDER)")
+        sys.exit(
+            f"usage: {sys.argv[0]} FOLDER  (builds the dlcourse wheel into FOLDER)"
+        )
     print(build_wheel(Path(sys.argv[1])))

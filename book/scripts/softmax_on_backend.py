@@ -21,16 +21,22 @@ mnist = data.load_mnist(progressbar=False)
 x_train = mnist.train_images.reshape(-1, 28 * 28).astype("float32") / 255
 x_test = mnist.test_images.reshape(-1, 28 * 28).astype("float32") / 255
 
-model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(10, activation="softmax")])
+model = keras.Sequential(
+    [keras.Input(shape=(784,)), keras.layers.Dense(10, activation="softmax")]
+)
 model.compile(
     optimizer=keras.optimizers.SGD(learning_rate),
     loss="sparse_categorical_crossentropy",
     metrics=["accuracy"],
 )
 start = time.perf_counter()
-model.fit(x_train, mnist.train_labels, batch_size=batch_size, epochs=epochs, verbose=0)
+model.fit(
+    x_train, mnist.train_labels, batch_size=batch_size, epochs=epochs, verbose=0
+)
 seconds = time.perf_counter() - start
-loss, accuracy = model.evaluate(x_test, mnist.test_labels, batch_size=1000, verbose=0)
+loss, accuracy = model.evaluate(
+    x_test, mnist.test_labels, batch_size=1000, verbose=0
+)
 result = {
     "backend": keras.config.backend(),
     "accuracy": accuracy,

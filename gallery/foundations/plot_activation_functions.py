@@ -28,14 +28,19 @@ framework = {
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
     "ReLU": torch.relu,
-    "leaky ReLU": lambda t: torch.nn.functional.leaky_relu(t, negative_slope=0.1),
+    "leaky ReLU": lambda t: torch.nn.functional.leaky_relu(
+        t, negative_slope=0.1
+    ),
     "maxout": lambda t: torch.maximum(t, 0.5 - 0.5 * t),
     "ELU": torch.nn.functional.elu,
 }
 for name, function in framework.items():
     (slope,) = torch.autograd.grad(function(z).sum(), z)
     ours = activations.ACTIVATIONS[name].derivative(z.detach().numpy())
-    print(f"{name:10s} largest difference from autograd: {np.abs(ours - slope.numpy()).max():.1e}")
+    print(
+        f"{name:10s} largest difference from autograd: "
+        f"{np.abs(ours - slope.numpy()).max():.1e}"
+    )
 
 # %%
 # Takeaway
@@ -44,5 +49,6 @@ for name, function in framework.items():
 # a slope of 1 for positive inputs, which is why deep networks use it in their hidden layers.
 for name in ("sigmoid", "tanh", "ReLU"):
     print(
-        f"{name:8s} slope at z = 5: {activations.ACTIVATIONS[name].derivative(np.array(5.0)):.4f}"
+        f"{name:8s} slope at z = 5: "
+        f"{activations.ACTIVATIONS[name].derivative(np.array(5.0)):.4f}"
     )

@@ -28,7 +28,8 @@ scores = baselines.compare(baselines.classifiers(seed=0), split)
 for score in scores:
     print(
         f"{score.name:24s} accuracy {score.accuracy:.1%}  "
-        f"train {score.train_seconds:.2f} s  predict {score.predict_seconds:.2f} s"
+        f"train {score.train_seconds:.2f} s  predict "
+        f"{score.predict_seconds:.2f} s"
     )
 
 # %%
@@ -36,9 +37,18 @@ for score in scores:
 # -------
 # The kernel SVM and k-NN lead; a single decision tree trails even the linear model.
 fig, ax = plt.subplots(figsize=(7, 3.2))
-ax.barh([s.name for s in scores], [100 * s.accuracy for s in scores], color="tab:blue")
+ax.barh(
+    [s.name for s in scores],
+    [100 * s.accuracy for s in scores],
+    color="tab:blue",
+)
 for row, score in enumerate(scores):
-    ax.annotate(f"{score.accuracy:.1%}", (100 * score.accuracy + 1, row), va="center", fontsize=9)
+    ax.annotate(
+        f"{score.accuracy:.1%}",
+        (100 * score.accuracy + 1, row),
+        va="center",
+        fontsize=9,
+    )
 ax.set_xlim(0, 110)
 ax.set_xlabel("test accuracy (%)")
 ax.set_ylabel("classifier")

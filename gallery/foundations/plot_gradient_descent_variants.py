@@ -15,10 +15,15 @@ import matplotlib.pyplot as plt
 
 from dlcourse import gradient_descent as gd
 
-x, y = gd.make_linear_data(200, weights=(2.0, -3.0), bias=1.0, noise=0.5, seed=0)
+x, y = gd.make_linear_data(
+    200, weights=(2.0, -3.0), bias=1.0, noise=0.5, seed=0
+)
 exact_weights, exact_bias = gd.least_squares(x, y)
 exact_loss = gd.mse(x, y, exact_weights, exact_bias)
-print(f"exact: w = {exact_weights.round(3)}, b = {exact_bias:.3f}, loss {exact_loss:.4f}")
+print(
+    f"exact: w = {exact_weights.round(3)}, b = {exact_bias:.3f}, loss "
+    f"{exact_loss:.4f}"
+)
 
 # %%
 # Three kinds of gradient descent
@@ -34,7 +39,8 @@ results = {
 }
 for name, result in results.items():
     print(
-        f"{name:16s} {result.updates_per_epoch:3d} steps/epoch, final loss {result.losses[-1]:.4f}"
+        f"{name:16s} {result.updates_per_epoch:3d} steps/epoch, final loss "
+        f"{result.losses[-1]:.4f}"
     )
 
 # %%

@@ -27,7 +27,8 @@ seed = 2018
 # Convolutions read images, so each digit stays 28 × 28, with one colour channel.
 import os
 
-# Keras 3 runs on several backends; this example uses TensorFlow unless told otherwise.
+# Keras 3 runs on several backends; this example uses TensorFlow unless told
+# otherwise.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras
@@ -91,7 +92,9 @@ train_seconds = time.perf_counter() - start
 # %%
 # Evaluate
 # --------
-test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
+test_loss, test_accuracy = model.evaluate(
+    x_test, y_test, batch_size=1000, verbose=0
+)
 print(f"test accuracy: {test_accuracy:.2%} (2018 course: 99.23%)")
 print(f"trained in {train_seconds:.0f} s on {keras.config.backend()}")
 

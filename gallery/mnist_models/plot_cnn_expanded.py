@@ -53,7 +53,7 @@ import tensorflow as tf
 
 
 def cpu_multiplies_bfloat16():
-    """Return True if this machine's CPU computes bfloat16 products in hardware."""
+    """Return True if this machine's CPU multiplies bfloat16 in hardware."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
             flags = set(cpuinfo.read().split())
@@ -73,7 +73,9 @@ print("compute in", keras.mixed_precision.global_policy().compute_dtype)
 side = x_train.shape[1]
 augment = keras.Sequential(
     [
-        layers.RandomTranslation(max_shift / side, max_shift / side, fill_mode="constant"),
+        layers.RandomTranslation(
+            max_shift / side, max_shift / side, fill_mode="constant"
+        ),
         layers.RandomRotation(max_rotation / 360, fill_mode="constant"),
     ],
     name="augment",
@@ -81,7 +83,9 @@ augment = keras.Sequential(
 import matplotlib.pyplot as plt
 
 digit = x_train[:1].repeat(8, axis=0)
-moved = keras.ops.convert_to_numpy(augment(digit, training=True)).astype("float32")
+moved = keras.ops.convert_to_numpy(augment(digit, training=True)).astype(
+    "float32"
+)
 fig, axes = plt.subplots(1, 8, figsize=(8, 1.3))
 fig.suptitle("One training digit, as eight epochs might see it")
 for ax, image in zip(axes, moved):
@@ -103,7 +107,8 @@ model = keras.Sequential(
         layers.Flatten(),
         layers.Dense(256, activation="relu"),
         layers.Dropout(0.25),
-        # The probabilities in float32, whatever the policy: they feed the logarithm of the loss.
+        # The probabilities in float32, whatever the policy: they feed the
+        # logarithm of the loss.
         layers.Dense(10, activation="softmax", dtype="float32"),
     ],
     name="cnn_expanded",
@@ -119,7 +124,9 @@ model.summary()
 import time
 
 steps = epochs * -(-len(x_train) // batch_size)
-schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
+schedule = keras.optimizers.schedules.CosineDecay(
+    learning_rate, decay_steps=steps
+)
 model.compile(
     optimizer=keras.optimizers.Adam(schedule),
     loss="sparse_categorical_crossentropy",
@@ -140,7 +147,9 @@ train_seconds = time.perf_counter() - start
 # %%
 # Evaluate
 # --------
-test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
+test_loss, test_accuracy = model.evaluate(
+    x_test, y_test, batch_size=1000, verbose=0
+)
 print(f"test accuracy: {test_accuracy:.2%} (2018 course: about 99.6%)")
 print(f"trained in {train_seconds:.0f} s on {keras.config.backend()}")
 
@@ -151,7 +160,9 @@ print(f"trained in {train_seconds:.0f} s on {keras.config.backend()}")
 # originals, and dropout is on while training.
 from dlcourse import plots
 
-fig = plots.plot_history(history.history, title="CNN trained on shifted and rotated digits")
+fig = plots.plot_history(
+    history.history, title="CNN trained on shifted and rotated digits"
+)
 
 # %%
 # Save the model and its numbers

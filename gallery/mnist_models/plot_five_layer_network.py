@@ -21,7 +21,8 @@ learning_rate = 0.002
 decay_per_epoch = 0.85
 seed = 2018
 
-# The four networks: the activation of the hidden layers and the dropout rate after each.
+# The four networks: the activation of the hidden layers and the dropout rate
+# after each.
 networks = {
     "mlp_sigmoid": ("sigmoid", 0.0),
     "mlp_tanh": ("tanh", 0.0),
@@ -34,7 +35,8 @@ networks = {
 # ----------
 import os
 
-# Keras 3 runs on several backends; this example uses TensorFlow unless told otherwise.
+# Keras 3 runs on several backends; this example uses TensorFlow unless told
+# otherwise.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras
@@ -60,7 +62,9 @@ def five_layer_network(activation, dropout, name):
         if dropout:
             hidden.append(layers.Dropout(dropout))
     output = layers.Dense(10, activation="softmax")
-    return keras.Sequential([keras.Input(shape=(784,)), *hidden, output], name=name)
+    return keras.Sequential(
+        [keras.Input(shape=(784,)), *hidden, output], name=name
+    )
 
 
 five_layer_network("relu", 0.25, "mlp_dropout").summary()
@@ -77,7 +81,10 @@ for name, (activation, dropout) in networks.items():
     keras.utils.set_random_seed(seed)
     model = five_layer_network(activation, dropout, name)
     schedule = keras.optimizers.schedules.ExponentialDecay(
-        learning_rate, decay_steps=steps_per_epoch, decay_rate=decay_per_epoch, staircase=True
+        learning_rate,
+        decay_steps=steps_per_epoch,
+        decay_rate=decay_per_epoch,
+        staircase=True,
     )
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
@@ -94,19 +101,35 @@ for name, (activation, dropout) in networks.items():
         verbose=0,
     )
     train_seconds = time.perf_counter() - start
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
-    print(f"{name:12s} test accuracy {test_accuracy:.2%}, trained in {train_seconds:.0f} s")
+    test_loss, test_accuracy = model.evaluate(
+        x_test, y_test, batch_size=1000, verbose=0
+    )
+    print(
+        f"{name:12s} test accuracy {test_accuracy:.2%}, trained in "
+        f"{train_seconds:.0f} s"
+    )
     histories[name] = history.history
-    results[name] = {"test_accuracy": test_accuracy, "train_seconds": train_seconds}
+    results[name] = {
+        "test_accuracy": test_accuracy,
+        "train_seconds": train_seconds,
+    }
     results[name].update(train_images=len(x_train), test_images=len(x_test))
     model.save(f"{name}.keras")
 
 # %%
 # Compare with the 2018 course
 # ----------------------------
-course = {"mlp_sigmoid": 97.35, "mlp_tanh": 98.06, "mlp_relu": 98.07, "mlp_dropout": 98.26}
+course = {
+    "mlp_sigmoid": 97.35,
+    "mlp_tanh": 98.06,
+    "mlp_relu": 98.07,
+    "mlp_dropout": 98.26,
+}
 for name, reported in course.items():
-    print(f"{name:12s} 2018: {reported:.2f}%   here: {100 * results[name]['test_accuracy']:.2f}%")
+    print(
+        f"{name:12s} 2018: {reported:.2f}%   here: "
+        f"{100 * results[name]['test_accuracy']:.2f}%"
+    )
 
 # %%
 # Sigmoid, tanh or ReLU
@@ -126,7 +149,10 @@ fig = plots.plot_runs(
 # Without dropout the training loss keeps falling while the test loss turns upwards; with it
 # the two stay together.
 fig = plots.plot_runs(
-    {"without dropout": histories["mlp_relu"], "dropout 0.25": histories["mlp_dropout"]},
+    {
+        "without dropout": histories["mlp_relu"],
+        "dropout 0.25": histories["mlp_dropout"],
+    },
     metrics=("loss", "val_loss"),
 )
 

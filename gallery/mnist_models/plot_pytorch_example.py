@@ -34,7 +34,8 @@ device = "cuda" if torch.cuda.is_available() else "cpu"
 print("device:", device)
 
 mnist = data.load_mnist()
-# torch.tensor copies: the library's arrays are read-only, and a tensor may be written to.
+# torch.tensor copies: the library's arrays are read-only, and a tensor may be
+# written to.
 train_images = torch.tensor(mnist.train_images).float().div(255).unsqueeze(1)
 test_images = torch.tensor(mnist.test_images).float().div(255).unsqueeze(1)
 mean, std = train_images.mean(), train_images.std()
@@ -45,7 +46,9 @@ train_set = torch.utils.data.TensorDataset(
 test_set = torch.utils.data.TensorDataset(
     (test_images - mean) / std, torch.tensor(mnist.test_labels)
 )
-train_loader = torch.utils.data.DataLoader(train_set, batch_size=batch_size, shuffle=True)
+train_loader = torch.utils.data.DataLoader(
+    train_set, batch_size=batch_size, shuffle=True
+)
 test_loader = torch.utils.data.DataLoader(test_set, batch_size=1000)
 
 # %%
@@ -120,7 +123,9 @@ def evaluate(model, loader):
 import os
 import time
 
-optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=momentum)
+optimizer = torch.optim.SGD(
+    model.parameters(), lr=learning_rate, momentum=momentum
+)
 checkpoint = "pytorch_example_checkpoint.pt"
 history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
 first_epoch = 1
@@ -137,9 +142,14 @@ for epoch in range(first_epoch, epochs + 1):
     val_loss, val_accuracy = evaluate(model, test_loader)
     for key, value in zip(history, (loss, accuracy, val_loss, val_accuracy)):
         history[key].append(value)
-    print(f"epoch {epoch:2d}: loss {loss:.4f}, test loss {val_loss:.4f}, test {val_accuracy:.2%}")
+    print(
+        f"epoch {epoch:2d}: loss {loss:.4f}, test loss {val_loss:.4f}, test "
+        f"{val_accuracy:.2%}"
+    )
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
-    torch.save({**state, "history": history, "epoch": epoch}, checkpoint + ".tmp")
+    torch.save(
+        {**state, "history": history, "epoch": epoch}, checkpoint + ".tmp"
+    )
     os.replace(checkpoint + ".tmp", checkpoint)
 train_seconds = time.perf_counter() - start
 

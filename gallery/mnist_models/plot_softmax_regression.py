@@ -23,7 +23,8 @@ seed = 2018
 # Each 28 × 28 image becomes a row of 784 intensities in [0, 1].
 import os
 
-# Keras 3 runs on several backends; this example uses TensorFlow unless told otherwise.
+# Keras 3 runs on several backends; this example uses TensorFlow unless told
+# otherwise.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras
@@ -74,7 +75,9 @@ train_seconds = time.perf_counter() - start
 # %%
 # Evaluate
 # --------
-test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
+test_loss, test_accuracy = model.evaluate(
+    x_test, y_test, batch_size=1000, verbose=0
+)
 print(f"test accuracy: {test_accuracy:.2%} (2018 course: 91.7%)")
 print(f"trained in {train_seconds:.0f} s on {keras.config.backend()}")
 

@@ -26,12 +26,13 @@ learning_rate = 0.003
 label_smoothing = 0.1
 max_shift = 1  # pixels, in each direction
 seed = 2018
-# The smaller networks need fewer epochs; softmax regression, a single layer that cannot
-# overfit, takes larger batches and steps, and no smoothing.
+# The smaller networks need fewer epochs; softmax regression, a single layer
+# that cannot overfit, takes larger batches and steps, and no smoothing.
 softmax_epochs, softmax_batch_size, softmax_learning_rate = 2, 256, 0.01
 mlp_epochs = 6
-# torch.compile turns the network into fused machine code: faster steps after a first one that
-# takes a minute to compile, and it needs a C compiler on the machine. Worth it on long runs.
+# torch.compile turns the network into fused machine code: faster steps after a
+# first one that takes a minute to compile, and it needs a C compiler on the
+# machine. Worth it on long runs.
 compile_model = False
 
 # %%
@@ -49,12 +50,14 @@ device = "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def has_fast_bfloat16(device):
-    """Return True where bfloat16 matrix products run in hardware on ``device``."""
+    """Return True where ``device`` multiplies bfloat16 in hardware."""
     if device == "cuda":
         return torch.cuda.is_bf16_supported()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            flags = next(line for line in cpuinfo if line.startswith("flags")).split()
+            flags = next(
+                line for line in cpuinfo if line.startswith("flags")
+            ).split()
     except (OSError, StopIteration):
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
@@ -62,15 +65,23 @@ def has_fast_bfloat16(device):
 
 bfloat16 = has_fast_bfloat16(device)
 if device == "cpu":
-    # One thread per core this process may use: a cluster job may get fewer than the node has.
-    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count())
+    # One thread per core this process may use: a cluster job may get fewer than
+    # the node has.
+    cores = (
+        os.sched_getaffinity(0)
+        if hasattr(os, "sched_getaffinity")
+        else range(os.cpu_count())
+    )
     torch.set_num_threads(len(cores))
     print(f"device: cpu, {torch.get_num_threads()} threads")
 else:
     # Let cuDNN time its algorithms once and keep the fastest for these shapes.
     torch.backends.cudnn.benchmark = True
     print("device:", torch.cuda.get_device_name())
-print("arithmetic:", "bfloat16 where it is safe, float32 elsewhere" if bfloat16 else "float32")
+print(
+    "arithmetic:",
+    "bfloat16 where it is safe, float32 elsewhere" if bfloat16 else "float32",
+)
 
 # %%
 # The data as tensors
@@ -86,16 +97,22 @@ mnist = data.load_mnist()
 
 
 def as_images(pixels):
-    """Return the digits as floats in [0, 1], shaped (images, 1 channel, height, width)."""
-    # torch.tensor copies: the library's arrays are read-only, and a tensor may be written to.
+    """Return the digits as floats in [0, 1], shaped (images, 1, 28, 28)."""
+    # torch.tensor copies: the library's arrays are read-only, and a tensor may
+    # be written to.
     return torch.tensor(pixels).float().div(255).unsqueeze(1).to(device)
 
 
-train_images, test_images = as_images(mnist.train_images), as_images(mnist.test_images)
+train_images, test_images = (
+    as_images(mnist.train_images),
+    as_images(mnist.test_images),
+)
 train_labels = torch.tensor(mnist.train_labels).long().to(device)
 test_labels = torch.tensor(mnist.test_labels).long().to(device)
 load_seconds = time.perf_counter() - start
-print("training:", tuple(train_images.shape), " test:", tuple(test_images.shape))
+print(
+    "training:", tuple(train_images.shape), " test:", tuple(test_images.shape)
+)
 print(f"read, checked and placed on the {device} in {load_seconds:.2f} s")
 
 
@@ -108,10 +125,12 @@ from torch.nn import functional as F
 
 
 def shifted(images, max_shift):
-    """Return the images each moved by up to ``max_shift`` pixels across and down."""
+    """Return the images, each moved up to ``max_shift`` pixels each way."""
     count, _, height, width = images.shape
     padded = F.pad(images, (max_shift,) * 4)
-    moves = torch.randint(0, 2 * max_shift + 1, (2, count, 1), device=images.device)
+    moves = torch.randint(
+        0, 2 * max_shift + 1, (2, count, 1), device=images.device
+    )
     rows = torch.arange(height, device=images.device) + moves[0]
     cols = torch.arange(width, device=images.device) + moves[1]
     picked = torch.arange(count, device=images.device)[:, None, None]
@@ -166,11 +185,14 @@ class ConvNet(nn.Module):
 
 @torch.no_grad()
 def evaluate(model, images, labels, batch_size=5000):
-    """Return the mean loss and the accuracy on ``images``, in large batches (no gradients)."""
+    """Return the mean loss and the accuracy on ``images``, in big batches."""
     model.eval()
     loss, correct = 0.0, 0
     for start in range(0, len(images), batch_size):
-        x, y = images[start : start + batch_size], labels[start : start + batch_size]
+        x, y = (
+            images[start : start + batch_size],
+            labels[start : start + batch_size],
+        )
         with torch.autocast(device, dtype=torch.bfloat16, enabled=bfloat16):
             logits = model(x)
         loss += F.cross_entropy(logits.float(), y, reduction="sum").item()
@@ -178,8 +200,10 @@ def evaluate(model, images, labels, batch_size=5000):
     return loss / len(images), correct / len(images)
 
 
-def train(model, epochs, batch_size, learning_rate, label_smoothing=0.0, max_shift=0):
-    """Train ``model`` with AdamW on a one-cycle schedule; return its history and seconds."""
+def train(
+    model, epochs, batch_size, learning_rate, label_smoothing=0.0, max_shift=0
+):
+    """Train ``model`` by AdamW on a one-cycle schedule; return its history."""
     model = model.to(device, memory_format=torch.channels_last)
     step = torch.compile(model) if compile_model else model
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
@@ -189,25 +213,36 @@ def train(model, epochs, batch_size, learning_rate, label_smoothing=0.0, max_shi
         total_steps=epochs * -(-len(train_images) // batch_size),
         pct_start=0.25,
     )
-    history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "seconds": []}
+    history = {
+        "loss": [],
+        "accuracy": [],
+        "val_loss": [],
+        "val_accuracy": [],
+        "seconds": [],
+    }
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         model.train()
         total_loss = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
-        for batch in torch.randperm(len(train_images), device=device).split(batch_size):
+        for batch in torch.randperm(len(train_images), device=device).split(
+            batch_size
+        ):
             x, y = train_images[batch], train_labels[batch]
             if max_shift:
                 x = shifted(x, max_shift)
             x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device, dtype=torch.bfloat16, enabled=bfloat16):
                 logits = step(x)
-                loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+                loss = F.cross_entropy(
+                    logits, y, label_smoothing=label_smoothing
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
-            # Sums stay on the device: reading a number back each step would wait for the GPU.
+            # Sums stay on the device: reading a number back each step would
+            # wait for the GPU.
             total_loss += loss.detach() * len(batch)
             correct += (logits.argmax(dim=1) == y).sum()
         val_loss, val_accuracy = evaluate(model, test_images, test_labels)
@@ -216,7 +251,10 @@ def train(model, epochs, batch_size, learning_rate, label_smoothing=0.0, max_shi
         history["val_loss"].append(val_loss)
         history["val_accuracy"].append(val_accuracy)
         history["seconds"].append(time.perf_counter() - start)
-        print(f"epoch {epoch}: test accuracy {val_accuracy:.2%}, {history['seconds'][-1]:.1f} s")
+        print(
+            f"epoch {epoch}: test accuracy {val_accuracy:.2%}, "
+            f"{history['seconds'][-1]:.1f} s"
+        )
     return history, time.perf_counter() - start
 
 
@@ -224,19 +262,41 @@ def train(model, epochs, batch_size, learning_rate, label_smoothing=0.0, max_shi
 # Train the three networks
 # ------------------------
 # Each time counts the training and the test after every epoch, as the 2018 recipes' do.
-course = {"softmax": 0.917, "mlp_relu": 0.9807, "cnn": 0.9923}  # the 2018 test accuracies
+course = {
+    "softmax": 0.917,
+    "mlp_relu": 0.9807,
+    "cnn": 0.9923,
+}  # the 2018 test accuracies
 recipes = {
-    "softmax": (softmax_regression, softmax_epochs, softmax_batch_size, softmax_learning_rate, 0),
-    "mlp_relu": (five_layer_relu, mlp_epochs, batch_size, learning_rate, label_smoothing),
+    "softmax": (
+        softmax_regression,
+        softmax_epochs,
+        softmax_batch_size,
+        softmax_learning_rate,
+        0,
+    ),
+    "mlp_relu": (
+        five_layer_relu,
+        mlp_epochs,
+        batch_size,
+        learning_rate,
+        label_smoothing,
+    ),
     "cnn": (ConvNet(), epochs, batch_size, learning_rate, label_smoothing),
 }
 runs = {}
 for name, (model, *recipe) in recipes.items():
     print(f"-- {name}")
-    history, seconds = train(model, *recipe, max_shift=max_shift if name == "cnn" else 0)
+    history, seconds = train(
+        model, *recipe, max_shift=max_shift if name == "cnn" else 0
+    )
     runs[name] = {"history": history, "train_seconds": seconds, "model": model}
     accuracy = history["val_accuracy"][-1]
-    print(f"{name}: test accuracy {accuracy:.2%} (2018 course: {course[name]:.2%}),", end=" ")
+    print(
+        f"{name}: test accuracy {accuracy:.2%} (2018 course: "
+        f"{course[name]:.2%}),",
+        end=" ",
+    )
     print(f"trained in {seconds:.1f} s on {device}")
 
 # %%
@@ -246,16 +306,24 @@ for name, (model, *recipe) in recipes.items():
 # them first in the same folder and this table sets the two side by side.
 import json
 
-print(f"{'network':9} {'2018':>7} {'fast recipe':>17} {'2018 recipe':>18} {'speed-up':>8}")
+print(
+    f"{'network':9} {'2018':>7} {'fast recipe':>17} {'2018 recipe':>18} "
+    f"{'speed-up':>8}"
+)
 for name, run in runs.items():
-    fast = f"{run['history']['val_accuracy'][-1]:.2%} in {run['train_seconds']:.1f} s"
+    accuracy = run["history"]["val_accuracy"][-1]
+    fast = f"{accuracy:.2%} in {run['train_seconds']:.1f} s"
     reference, speedup = "not run here", ""
     if os.path.exists(f"{name}.json"):
         with open(f"{name}.json") as f:
             saved = json.load(f)
-        reference = f"{saved['test_accuracy']:.2%} in {saved['train_seconds']:.1f} s"
+        reference = (
+            f"{saved['test_accuracy']:.2%} in {saved['train_seconds']:.1f} s"
+        )
         speedup = f"{saved['train_seconds'] / run['train_seconds']:.1f}×"
-    print(f"{name:9} {course[name]:>7.2%} {fast:>17} {reference:>18} {speedup:>8}")
+    print(
+        f"{name:9} {course[name]:>7.2%} {fast:>17} {reference:>18} {speedup:>8}"
+    )
 
 # %%
 # Accuracy against time
@@ -275,11 +343,17 @@ if os.path.exists("cnn.json"):
     per_epoch = reference["train_seconds"] / len(accuracies)
     seconds = [per_epoch * epoch for epoch in range(1, len(accuracies) + 1)]
     ax.plot(seconds, accuracies, "s-", label="2018 recipe")
-ax.axhline(course["cnn"], color="gray", linestyle="--", label="2018 course: 99.23%")
+ax.axhline(
+    course["cnn"], color="gray", linestyle="--", label="2018 course: 99.23%"
+)
 ax.set_ylim(0.98, 1.0)
 ax.yaxis.set_major_locator(MultipleLocator(0.005))
 ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
-ax.set(xlabel="seconds of training", ylabel="test accuracy", title="Convolutional network")
+ax.set(
+    xlabel="seconds of training",
+    ylabel="test accuracy",
+    title="Convolutional network",
+)
 ax.legend(loc="lower right")
 
 # %%
@@ -289,7 +363,9 @@ ax.legend(loc="lower right")
 # recipes' files. The weights load back with ``weights_only=True``: tensors, never code.
 for name, run in runs.items():
     torch.save(run["model"].state_dict(), f"fast_{name}.pt")
-    run["model"].load_state_dict(torch.load(f"fast_{name}.pt", weights_only=True))
+    run["model"].load_state_dict(
+        torch.load(f"fast_{name}.pt", weights_only=True)
+    )
     with open(f"fast_{name}.json", "w") as f:
         results = {
             "test_accuracy": run["history"]["val_accuracy"][-1],

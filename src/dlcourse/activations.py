@@ -72,19 +72,27 @@ def elu_grad(z: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     return np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0)))
 
 
-def _pieces(x: np.ndarray, weights: Sequence[float], biases: Sequence[float]) -> np.ndarray:
+def _pieces(
+    x: np.ndarray, weights: Sequence[float], biases: Sequence[float]
+) -> np.ndarray:
     """Return weights[k] * x + biases[k] for every piece k, stacked along a new last axis."""
     x = np.asarray(x, dtype=float)[..., np.newaxis]
-    return x * np.asarray(weights, dtype=float) + np.asarray(biases, dtype=float)
+    return x * np.asarray(weights, dtype=float) + np.asarray(
+        biases, dtype=float
+    )
 
 
-def maxout(x: np.ndarray, weights: Sequence[float], biases: Sequence[float]) -> np.ndarray:
+def maxout(
+    x: np.ndarray, weights: Sequence[float], biases: Sequence[float]
+) -> np.ndarray:
     """Return max_k(weights[k] * x + biases[k]): the largest of several linear pieces."""
     pieces = _pieces(x, weights, biases)
     return pieces.max(axis=-1)
 
 
-def maxout_grad(x: np.ndarray, weights: Sequence[float], biases: Sequence[float]) -> np.ndarray:
+def maxout_grad(
+    x: np.ndarray, weights: Sequence[float], biases: Sequence[float]
+) -> np.ndarray:
     """Return the derivative of ``maxout`` with respect to x: the slope of the winning piece."""
     pieces = _pieces(x, weights, biases)
     return np.asarray(weights, dtype=float)[pieces.argmax(axis=-1)]
@@ -114,18 +122,31 @@ ACTIVATIONS: dict[str, Activation] = {
 
 
 def plot_activations(
-    names: Sequence[str] = tuple(ACTIVATIONS), *, lim: float = 4.0, ncols: int = 3
+    names: Sequence[str] = tuple(ACTIVATIONS),
+    *,
+    lim: float = 4.0,
+    ncols: int = 3,
 ) -> Figure:
     """Return a grid of panels, one per activation, each drawing the function and its derivative."""
     x = np.linspace(-lim, lim, 401)
     nrows = -(-len(names) // ncols)
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(3.3 * ncols, 2.6 * nrows), squeeze=False, sharex=True
+        nrows,
+        ncols,
+        figsize=(3.3 * ncols, 2.6 * nrows),
+        squeeze=False,
+        sharex=True,
     )
     for ax, name in zip(axes.flat[: len(names)], names, strict=True):
         activation = ACTIVATIONS[name]
         ax.plot(x, activation.function(x), label="f(z)", color="tab:blue")
-        ax.plot(x, activation.derivative(x), label="f'(z)", color="tab:orange", linestyle="--")
+        ax.plot(
+            x,
+            activation.derivative(x),
+            label="f'(z)",
+            color="tab:orange",
+            linestyle="--",
+        )
         ax.axhline(0, color="grey", linewidth=0.5)
         ax.axvline(0, color="grey", linewidth=0.5)
         ax.set_title(name)

@@ -29,5 +29,7 @@ def expand_with_shifts(
 
     With the default four one-pixel shifts, 60,000 training images become 300,000.
     """
-    copies = [images] + [shift_images(images, rows, cols) for rows, cols in shifts]
+    copies = [images] + [
+        shift_images(images, rows, cols) for rows, cols in shifts
+    ]
     return np.concatenate(copies), np.tile(labels, len(copies))

@@ -12,7 +12,12 @@ from dlcourse import activations
 
 # Weight scale that keeps signals at about the same size from layer to layer: LeCun for
 # sigmoid and tanh, He for the ReLU family, which zeroes half its inputs.
-DEFAULT_GAIN = {"sigmoid": 1.0, "tanh": 1.0, "ReLU": np.sqrt(2.0), "leaky ReLU": np.sqrt(2.0)}
+DEFAULT_GAIN = {
+    "sigmoid": 1.0,
+    "tanh": 1.0,
+    "ReLU": np.sqrt(2.0),
+    "leaky ReLU": np.sqrt(2.0),
+}
 
 
 @dataclass
@@ -30,7 +35,11 @@ class MLP:
 
 
 def init_mlp(
-    sizes: Sequence[int], activation: str = "sigmoid", *, gain: float | None = None, seed: int = 0
+    sizes: Sequence[int],
+    activation: str = "sigmoid",
+    *,
+    gain: float | None = None,
+    seed: int = 0,
 ) -> MLP:
     """Return an MLP with layer widths ``sizes``, weights drawn from N(0, gain² / fan-in)."""
     if activation not in activations.ACTIVATIONS:
@@ -75,15 +84,21 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+def softmax_cross_entropy(
+    logits: np.ndarray, labels: np.ndarray
+) -> tuple[float, np.ndarray]:
     """Return the mean cross-entropy of softmax(logits) against integer labels, and its gradient."""
     n = len(labels)
     shifted = logits - logits.max(axis=1, keepdims=True)
     # log softmax = z - log(sum(exp z)), computed so that no probability underflows to log(0).
-    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_probabilities = shifted - np.log(
+        np.exp(shifted).sum(axis=1, keepdims=True)
+    )
     loss = -np.mean(log_probabilities[np.arange(n), labels])
     grad = np.exp(log_probabilities)
-    grad[np.arange(n), labels] -= 1  # d loss / d logits = (softmax - one-hot) / n
+    grad[np.arange(n), labels] -= (
+        1  # d loss / d logits = (softmax - one-hot) / n
+    )
     return float(loss), grad / n
 
 
@@ -99,7 +114,9 @@ def backward(
         grad_weights[layer] = cache.inputs[layer].T @ delta
         grad_biases[layer] = delta.sum(axis=0)
         if layer > 0:
-            delta = (delta @ mlp.weights[layer].T) * df(cache.pre_activations[layer - 1])
+            delta = (delta @ mlp.weights[layer].T) * df(
+                cache.pre_activations[layer - 1]
+            )
     return grad_weights, grad_biases
 
 
@@ -114,7 +131,10 @@ def loss_and_gradients(
 
 
 def sgd_step(
-    mlp: MLP, grad_weights: list[np.ndarray], grad_biases: list[np.ndarray], learning_rate: float
+    mlp: MLP,
+    grad_weights: list[np.ndarray],
+    grad_biases: list[np.ndarray],
+    learning_rate: float,
 ) -> None:
     """Move every parameter of ``mlp`` one step against its gradient, in place."""
     for w, gw in zip(mlp.weights, grad_weights, strict=True):
@@ -141,7 +161,9 @@ def train(
         batch_losses = []
         for start in range(0, len(x), batch_size):
             batch = order[start : start + batch_size]
-            loss, grad_weights, grad_biases = loss_and_gradients(mlp, x[batch], labels[batch])
+            loss, grad_weights, grad_biases = loss_and_gradients(
+                mlp, x[batch], labels[batch]
+            )
             sgd_step(mlp, grad_weights, grad_biases, learning_rate)
             batch_losses.append(loss)
         epoch_losses.append(float(np.mean(batch_losses)))

@@ -36,8 +36,14 @@ def mnist_subset(
     """
     rng = np.random.default_rng(seed)
     n_train = min(n_train, len(mnist.train_images))
-    chosen = np.sort(rng.choice(len(mnist.train_images), size=n_train, replace=False))
-    n_test = len(mnist.test_images) if n_test is None else min(n_test, len(mnist.test_images))
+    chosen = np.sort(
+        rng.choice(len(mnist.train_images), size=n_train, replace=False)
+    )
+    n_test = (
+        len(mnist.test_images)
+        if n_test is None
+        else min(n_test, len(mnist.test_images))
+    )
     return Split(
         x_train=data.flatten(mnist.train_images[chosen]),
         y_train=np.asarray(mnist.train_labels[chosen]),
@@ -53,7 +59,9 @@ def classifiers(seed: int = 0) -> dict[str, ClassifierMixin]:
         "linear model": RidgeClassifier(alpha=1.0),
         "decision tree": DecisionTreeClassifier(random_state=seed),
         # An RBF-kernel SVM; 50 principal components keep the kernel sums cheap.
-        "support vector machine": make_pipeline(PCA(50, random_state=seed), SVC(kernel="rbf")),
+        "support vector machine": make_pipeline(
+            PCA(50, random_state=seed), SVC(kernel="rbf")
+        ),
         "k-nearest neighbours": KNeighborsClassifier(n_neighbors=5),
     }
 

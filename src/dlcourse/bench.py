@@ -53,7 +53,9 @@ class Sample:
     accuracy: float
 
 
-def run_example(script: Path, folder: Path, env: dict[str, str] | None = None) -> float:
+def run_example(
+    script: Path, folder: Path, env: dict[str, str] | None = None
+) -> float:
     """Run ``script`` alone in the empty ``folder``; return its wall-clock seconds.
 
     What it prints goes to ``folder/output.txt``; a failure raises BenchError with its end.
@@ -64,7 +66,8 @@ def run_example(script: Path, folder: Path, env: dict[str, str] | None = None) -
     started = time.perf_counter()
     with log.open("w", encoding="utf-8") as out:
         try:
-            done = subprocess.run(  # noqa: S603 - this interpreter and a gallery file, no shell
+            # This interpreter and a gallery file, no shell.
+            done = subprocess.run(
                 [sys.executable, script.name],
                 cwd=folder,
                 env={**os.environ, "MPLBACKEND": "Agg", **(env or {})},
@@ -75,10 +78,18 @@ def run_example(script: Path, folder: Path, env: dict[str, str] | None = None) -
                 check=False,
             )
         except subprocess.TimeoutExpired as err:
-            raise BenchError(f"{script.name} ran past {EXAMPLE_TIMEOUT_S} s; see {log}") from err
+            raise BenchError(
+                f"{script.name} ran past {EXAMPLE_TIMEOUT_S} s; see {log}"
+            ) from err
     if done.returncode != 0:
-        tail = "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(True)[-15:])
-        raise BenchError(f"{script.name} failed with status {done.returncode}:\n{tail}")
+        tail = "".join(
+            log.read_text(encoding="utf-8", errors="replace").splitlines(True)[
+                -15:
+            ]
+        )
+        raise BenchError(
+            f"{script.name} failed with status {done.returncode}:\n{tail}"
+        )
     return time.perf_counter() - started
 
 
@@ -87,16 +98,22 @@ def read_sample(folder: Path, name: str) -> Sample:
     path = folder / f"{name}.json"
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
-        return Sample(float(saved["train_seconds"]), float(saved["test_accuracy"]))
+        return Sample(
+            float(saved["train_seconds"]), float(saved["test_accuracy"])
+        )
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise BenchError(f"{path} does not hold an example's numbers: {err}") from err
+        raise BenchError(
+            f"{path} does not hold an example's numbers: {err}"
+        ) from err
 
 
 def _check_names(names: Iterable[str]) -> list[str]:
     chosen = list(names) or list(RECIPES)
     unknown = [name for name in chosen if name not in RECIPES]
     if unknown:
-        raise ValueError(f"no benchmark for {', '.join(unknown)}; choose from {', '.join(RECIPES)}")
+        raise ValueError(
+            f"no benchmark for {', '.join(unknown)}; choose from {', '.join(RECIPES)}"
+        )
     return chosen
 
 
@@ -118,10 +135,16 @@ def measure(
             raise BenchError(f"no example {script} in {gallery}")
     # Where a GPU is present the fast path runs on it and, for the second table, on the CPU.
     gpus = hardware.gpu_names()
-    devices = {"cuda": {}, "cpu": {"CUDA_VISIBLE_DEVICES": ""}} if gpus else {"cpu": {}}
+    devices = (
+        {"cuda": {}, "cpu": {"CUDA_VISIBLE_DEVICES": ""}}
+        if gpus
+        else {"cpu": {}}
+    )
     scratch = Path(tempfile.mkdtemp(prefix="dlcourse-bench-", dir=scratch))
     reference: dict[str, list[Sample]] = {name: [] for name in chosen}
-    fast: dict[str, dict[str, list[Sample]]] = {d: {n: [] for n in fast_names} for d in devices}
+    fast: dict[str, dict[str, list[Sample]]] = {
+        d: {n: [] for n in fast_names} for d in devices
+    }
     started = time.perf_counter()
     for repeat in range(1, repeats + 1):
         for script in scripts:
@@ -134,16 +157,22 @@ def measure(
         for device, env in devices.items() if fast_names else ():
             folder = scratch / f"{repeat}-fast-{device}"
             seconds = run_example(gallery / FAST_SCRIPT, folder, env)
-            log(f"repeat {repeat}/{repeats}: {FAST_SCRIPT} on {device} ran in {seconds:.0f} s")
+            log(
+                f"repeat {repeat}/{repeats}: {FAST_SCRIPT} on {device} ran in {seconds:.0f} s"
+            )
             for name, saved_as in fast_names.items():
                 fast[device][name].append(read_sample(folder, saved_as))
     shutil.rmtree(scratch, ignore_errors=True)
     device = next(iter(devices))
     results = {}
     for name in chosen:
-        results[name] = summarise(name, reference[name], fast[device].get(name, []))
+        results[name] = summarise(
+            name, reference[name], fast[device].get(name, [])
+        )
         if len(devices) > 1 and name in fast_names:
-            results[name]["fast_cpu_seconds"] = _median_seconds(fast["cpu"][name])
+            results[name]["fast_cpu_seconds"] = _median_seconds(
+                fast["cpu"][name]
+            )
     return {
         "repeats": repeats,
         "device": device,
@@ -161,7 +190,9 @@ def _median_seconds(samples: list[Sample]) -> float:
     return statistics.median(sample.seconds for sample in samples)
 
 
-def summarise(name: str, reference: list[Sample], fast: list[Sample]) -> dict[str, object]:
+def summarise(
+    name: str, reference: list[Sample], fast: list[Sample]
+) -> dict[str, object]:
     """Return one experiment's medians, the speed-up and whether each reached the 2018 value."""
     target = experiments.get(name).reported / 100
     row: dict[str, object] = {
@@ -178,13 +209,23 @@ def summarise(name: str, reference: list[Sample], fast: list[Sample]) -> dict[st
         row["speedup"] = row["reference_seconds"] / row["fast_seconds"]
         row["fast_samples"] = [vars(s) for s in fast]
     else:
-        row.update(fast_seconds=None, accuracy=row["reference_accuracy"], speedup=None)
+        row.update(
+            fast_seconds=None, accuracy=row["reference_accuracy"], speedup=None
+        )
     return row
 
 
 def table(record: dict[str, object]) -> str:
     """Return the bench record as a text table, one row per experiment."""
-    header = ("experiment", "2018", "recipe s", "acc", "fast s", "acc", "speed-up")
+    header = (
+        "experiment",
+        "2018",
+        "recipe s",
+        "acc",
+        "fast s",
+        "acc",
+        "speed-up",
+    )
     lines = [f"{header[0]:<16}{''.join(f'{h:>10}' for h in header[1:])}"]
     for name, row in record["experiments"].items():
         cells = [f"{row['reported']:.2%}", f"{row['reference_seconds']:.1f}"]
@@ -200,9 +241,15 @@ def table(record: dict[str, object]) -> str:
         f"median of {record['repeats']} on {record['cpu']} ({record['cores']} cores, {gpu}); "
         "seconds of training and testing as each example measured them"
     )
-    cpu_rows = [(n, r) for n, r in record["experiments"].items() if "fast_cpu_seconds" in r]
+    cpu_rows = [
+        (n, r)
+        for n, r in record["experiments"].items()
+        if "fast_cpu_seconds" in r
+    ]
     if cpu_rows:
-        lines.append(f"{'fast path':<16}{'cuda s':>10}{'cpu s':>10}{'GPU gain':>10}")
+        lines.append(
+            f"{'fast path':<16}{'cuda s':>10}{'cpu s':>10}{'GPU gain':>10}"
+        )
         for name, row in cpu_rows:
             gain = row["fast_cpu_seconds"] / row["fast_seconds"]
             lines.append(

@@ -21,7 +21,14 @@ from dlcourse.trainers import WEIGHTS_NAMES, Trainer
 RESULT_FILE = "result.json"
 CHECKPOINT_STATE = "checkpoint.json"
 # The figures every epoch of a history holds, besides its number.
-EPOCH_FIELDS = ("loss", "accuracy", "val_loss", "val_accuracy", "seconds", "images_per_second")
+EPOCH_FIELDS = (
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "seconds",
+    "images_per_second",
+)
 
 
 class CheckpointError(Exception):
@@ -43,7 +50,9 @@ def _read_record(path: Path) -> dict:
     except (OSError, UnicodeError, ValueError) as err:
         raise DamagedCheckpointError(f"{path} is unreadable ({err})") from err
     if not isinstance(record, dict) or not seals.is_sealed(record):
-        raise DamagedCheckpointError(f"{path} was altered after it was written (its seal fails)")
+        raise DamagedCheckpointError(
+            f"{path} was altered after it was written (its seal fails)"
+        )
     return record
 
 
@@ -55,22 +64,32 @@ def _check_history(history: object, epochs: int, where: Path) -> list[dict]:
         and all(
             isinstance(epoch, dict)
             and epoch.get("epoch") == number
-            and all(isinstance(epoch.get(k), (int, float)) for k in EPOCH_FIELDS)
+            and all(
+                isinstance(epoch.get(k), (int, float)) for k in EPOCH_FIELDS
+            )
             for number, epoch in enumerate(history, start=1)
         )
     )
     if not fine:
-        raise DamagedCheckpointError(f"{where}: its history does not hold {epochs} epoch(s)")
+        raise DamagedCheckpointError(
+            f"{where}: its history does not hold {epochs} epoch(s)"
+        )
     return history
 
 
-def _check_weights(run_dir: Path, name: object, wanted: str, sha256: object) -> Path:
+def _check_weights(
+    run_dir: Path, name: object, wanted: str, sha256: object
+) -> Path:
     """Return the weights file ``run_dir/name`` if ``name`` is ``wanted`` and matches ``sha256``."""
     if name != wanted:
-        raise DamagedCheckpointError(f"{run_dir}: its weights should be {wanted}, not {name!r}")
+        raise DamagedCheckpointError(
+            f"{run_dir}: its weights should be {wanted}, not {name!r}"
+        )
     weights = run_dir / wanted
     if not weights.is_file() or sha256_file(weights) != sha256:
-        raise DamagedCheckpointError(f"{weights} is missing or does not match its SHA-256")
+        raise DamagedCheckpointError(
+            f"{weights} is missing or does not match its SHA-256"
+        )
     return weights
 
 
@@ -93,14 +112,20 @@ def read_checkpoint(
         )
     epoch = state.get("epoch")
     if not isinstance(epoch, int) or not 1 <= epoch <= config.epochs:
-        raise DamagedCheckpointError(f"{state_path}: {epoch!r} is not an epoch of this run")
+        raise DamagedCheckpointError(
+            f"{state_path}: {epoch!r} is not an epoch of this run"
+        )
     history = _check_history(state.get("history"), epoch, state_path)
     weights = _check_weights(
-        run_dir, state.get("weights"), trainer.checkpoint_name, state.get("sha256")
+        run_dir,
+        state.get("weights"),
+        trainer.checkpoint_name,
+        state.get("sha256"),
     )
     try:
         trainer.load(weights)
-    except Exception as err:  # noqa: BLE001 - any failure to load means the file is unusable
+    except Exception as err:
+        # Any failure to load means the file is unusable.
         raise DamagedCheckpointError(
             f"{weights} could not be loaded ({type(err).__name__}: {err})"
         ) from err
@@ -113,9 +138,17 @@ def write_checkpoint(
     """Save the trainer's state after ``epoch`` epochs, then the state file that vouches for it."""
     weights = run_dir / trainer.checkpoint_name
     trainer.save(weights)
-    state = {"key": key, "epoch": epoch, "history": history, "weights": weights.name}
+    state = {
+        "key": key,
+        "epoch": epoch,
+        "history": history,
+        "weights": weights.name,
+    }
     state["sha256"] = sha256_file(weights)
-    atomic_write(run_dir / CHECKPOINT_STATE, json.dumps(seals.sealed(state), indent=1).encode())
+    atomic_write(
+        run_dir / CHECKPOINT_STATE,
+        json.dumps(seals.sealed(state), indent=1).encode(),
+    )
 
 
 def remove_checkpoint(run_dir: Path, trainer: Trainer) -> None:
@@ -134,7 +167,12 @@ def remove_leftovers(run_dir: Path, trainer: Trainer) -> list[Path]:
 
     Only the one process that holds the run directory's lock may call this.
     """
-    names = (RESULT_FILE, CHECKPOINT_STATE, trainer.checkpoint_name, trainer.weights_name)
+    names = (
+        RESULT_FILE,
+        CHECKPOINT_STATE,
+        trainer.checkpoint_name,
+        trainer.weights_name,
+    )
     found = []
     for name in names:
         stem, suffix = Path(name).stem, Path(name).suffix
@@ -147,7 +185,10 @@ def remove_leftovers(run_dir: Path, trainer: Trainer) -> list[Path]:
 def write_result(run_dir: Path, result: RunResult) -> None:
     """Save a finished run's ``result.json``; its weights must already be in ``run_dir``."""
     record = seals.sealed(json.loads(result.to_json()))
-    atomic_write(run_dir / RESULT_FILE, json.dumps(record, indent=2, sort_keys=True).encode())
+    atomic_write(
+        run_dir / RESULT_FILE,
+        json.dumps(record, indent=2, sort_keys=True).encode(),
+    )
 
 
 def _check_result(result: RunResult, path: Path) -> None:
@@ -155,16 +196,22 @@ def _check_result(result: RunResult, path: Path) -> None:
     try:
         config = TrainConfig.from_dict(result.config)
     except (TypeError, ValueError, KeyError) as err:
-        raise DamagedCheckpointError(f"{path}: its configuration is not valid ({err})") from err
+        raise DamagedCheckpointError(
+            f"{path}: its configuration is not valid ({err})"
+        ) from err
     history = _check_history(result.history, config.epochs, path)
     last = history[-1]
     agree = (
         result.test_accuracy == last["val_accuracy"]
         and result.test_loss == last["val_loss"]
-        and math.isclose(result.wall_time, sum(epoch["seconds"] for epoch in history))
+        and math.isclose(
+            result.wall_time, sum(epoch["seconds"] for epoch in history)
+        )
     )
     if not agree:
-        raise DamagedCheckpointError(f"{path}: its final metrics are not its last epoch's")
+        raise DamagedCheckpointError(
+            f"{path}: its final metrics are not its last epoch's"
+        )
 
 
 def read_result(run_dir: Path, key: str | None = None) -> RunResult | None:
@@ -182,7 +229,9 @@ def read_result(run_dir: Path, key: str | None = None) -> RunResult | None:
     try:
         result = RunResult(**record)
     except TypeError as err:
-        raise DamagedCheckpointError(f"{path} is not a valid result ({err})") from err
+        raise DamagedCheckpointError(
+            f"{path} is not a valid result ({err})"
+        ) from err
     if key is not None and result.key != key:
         raise OtherConfigurationError(
             f"{run_dir} holds a run of another configuration, or of another version of the "
@@ -190,7 +239,13 @@ def read_result(run_dir: Path, key: str | None = None) -> RunResult | None:
             "choose another directory"
         )
     _check_result(result, path)
-    framework = result.config.get("framework") if isinstance(result.config, dict) else None
+    framework = (
+        result.config.get("framework")
+        if isinstance(result.config, dict)
+        else None
+    )
     wanted = WEIGHTS_NAMES.get(framework, "")
-    _check_weights(run_dir, result.weights, wanted, result.provenance.get("weights_sha256"))
+    _check_weights(
+        run_dir, result.weights, wanted, result.provenance.get("weights_sha256")
+    )
     return result

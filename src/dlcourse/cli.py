@@ -27,7 +27,9 @@ class UsageError(Exception):
     """A bad name or value on the command line."""
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _show_warning(
+    message, category, filename, lineno, file=None, line=None
+) -> None:
     """Print a warning as the command's own line, without the source line that raised it."""
     print(f"dlcourse: warning: {message}", file=file or sys.stderr)
 
@@ -36,7 +38,9 @@ def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number"
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
     return value
@@ -45,7 +49,9 @@ def _positive(text: str) -> int:
 def _list(args) -> int:
     from dlcourse import experiments
 
-    print(f"{'experiment':<16} {'framework':<10} {'epochs':>6}  {'2018 result':>11}  band")
+    print(
+        f"{'experiment':<16} {'framework':<10} {'epochs':>6}  {'2018 result':>11}  band"
+    )
     for e in experiments.EXPERIMENTS.values():
         band = f"{e.low:g}–{e.high:g}%"
         print(
@@ -97,7 +103,9 @@ def _reproduce(args) -> int:
     print(profile.describe())
     rows = experiments.reproduce(args.names or None, device=args.device)
     print()
-    print(f"{'experiment':<16} {'2018':>8} {'measured':>9} {'band':>14}  {'time':>7}  ok")
+    print(
+        f"{'experiment':<16} {'2018':>8} {'measured':>9} {'band':>14}  {'time':>7}  ok"
+    )
     failures = 0
     for experiment, result in rows:
         ok = experiments.in_band(experiment, result)
@@ -122,7 +130,10 @@ def _bench(args) -> int:
 
     profile = profiles.current_profile()
     if not profile.is_full:
-        print(f"{profile.describe()}: the times are not the book's", file=sys.stderr)
+        print(
+            f"{profile.describe()}: the times are not the book's",
+            file=sys.stderr,
+        )
     record = bench.measure(args.gallery, args.names, repeats=args.repeats)
     record["profile"] = profile.name
     if args.out:
@@ -172,27 +183,51 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``dlcourse`` command."""
     from dlcourse import config, hardware
 
-    parser = argparse.ArgumentParser(prog="dlcourse", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = argparse.ArgumentParser(
+        prog="dlcourse", description=__doc__.splitlines()[0]
+    )
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND"
+    )
 
-    sub.add_parser("list", help="list the experiments and the results the course reported")
-    p = sub.add_parser("train", help="train one experiment (or reuse its cached result)")
+    sub.add_parser(
+        "list", help="list the experiments and the results the course reported"
+    )
+    p = sub.add_parser(
+        "train", help="train one experiment (or reuse its cached result)"
+    )
     p.add_argument("name", help="experiment name (see `dlcourse list`)")
-    p.add_argument("--framework", choices=config.FRAMEWORKS, help="default: the experiment's")
+    p.add_argument(
+        "--framework",
+        choices=config.FRAMEWORKS,
+        help="default: the experiment's",
+    )
     p.add_argument("--device", choices=hardware.DEVICES, default="auto")
     p.add_argument("--epochs", type=_positive, help="default: the experiment's")
-    p.add_argument("--out", type=Path, help="run directory (default: the result cache)")
-    p = sub.add_parser("reproduce", help="run experiments and compare with the 2018 results")
+    p.add_argument(
+        "--out", type=Path, help="run directory (default: the result cache)"
+    )
+    p = sub.add_parser(
+        "reproduce", help="run experiments and compare with the 2018 results"
+    )
     p.add_argument("names", nargs="*", help="experiments (default: all)")
     p.add_argument("--device", choices=hardware.DEVICES, default="auto")
-    p = sub.add_parser("bench", help="time the 2018 recipes against the fastest path")
+    p = sub.add_parser(
+        "bench", help="time the 2018 recipes against the fastest path"
+    )
     p.add_argument("names", nargs="*", help="experiments (default: all)")
-    p.add_argument("--repeats", type=_positive, default=3, help="runs of each (default: 3)")
+    p.add_argument(
+        "--repeats", type=_positive, default=3, help="runs of each (default: 3)"
+    )
     p.add_argument("--gallery", type=Path, default=Path("gallery/mnist_models"))
     p.add_argument("--out", type=Path, help="also save the record as JSON here")
     p = sub.add_parser("data", help="download or verify MNIST")
     p.add_argument("action", choices=("fetch", "verify"))
-    p.add_argument("--dir", type=Path, help="data folder (default: $DLCOURSE_DATA or the cache)")
+    p.add_argument(
+        "--dir",
+        type=Path,
+        help="data folder (default: $DLCOURSE_DATA or the cache)",
+    )
     sub.add_parser("info", help="show the hardware and library versions")
     try:
         from dlcourse import cluster
@@ -240,7 +275,10 @@ def main(argv: list[str] | None = None) -> int:
             signals.release_for_process()
         return handler(args)
     except signals.TrainingInterrupted as err:
-        print(f"dlcourse: {err}; run the same command again to resume", file=sys.stderr)
+        print(
+            f"dlcourse: {err}; run the same command again to resume",
+            file=sys.stderr,
+        )
         return signals.EXIT_RESUMABLE
     except (
         UsageError,

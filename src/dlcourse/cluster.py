@@ -98,7 +98,9 @@ class JobSpec:
         for name in ("command", "modules", "env"):
             value = getattr(self, name)
             if isinstance(value, str):
-                raise ValueError(f"{name} must be a list of strings, not one string: {value!r}")
+                raise ValueError(
+                    f"{name} must be a list of strings, not one string: {value!r}"
+                )
             object.__setattr__(self, name, tuple(value))
         validate(self)
 
@@ -122,8 +124,12 @@ def parse_walltime(text: str) -> int:
     """Return the seconds in a ``[D-]H:MM:SS`` walltime; raise ValueError for any other form."""
     match = WALLTIME.fullmatch(text)
     if match is None:
-        raise ValueError(f"walltime must look like H:MM:SS or D-HH:MM:SS, got {text!r}")
-    days, hours, minutes, seconds = (int(match[k] or 0) for k in match.groupdict())
+        raise ValueError(
+            f"walltime must look like H:MM:SS or D-HH:MM:SS, got {text!r}"
+        )
+    days, hours, minutes, seconds = (
+        int(match[k] or 0) for k in match.groupdict()
+    )
     total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
     if total == 0:
         raise ValueError("walltime must be longer than zero")
@@ -139,7 +145,9 @@ def memory_amount(text: str) -> tuple[str, str]:
     """Return a memory size's amount and unit (K, M, G or T); a bare number means megabytes."""
     match = MEMORY.fullmatch(text)
     if match is None:
-        raise ValueError(f"memory must be a whole amount with K, M, G or T, like 16G; got {text!r}")
+        raise ValueError(
+            f"memory must be a whole amount with K, M, G or T, like 16G; got {text!r}"
+        )
     return match["amount"], (match["unit"] or "M").upper()
 
 
@@ -160,14 +168,25 @@ def validate(spec: JobSpec) -> None:
             raise ValueError(f"{name} must be a list of strings")
     if any("\0" in word for word in spec.command):
         raise ValueError("command words cannot hold a NUL character")
-    for name, least in (("nodes", 1), ("tasks_per_node", 1), ("cpus_per_task", 1)):
+    for name, least in (
+        ("nodes", 1),
+        ("tasks_per_node", 1),
+        ("cpus_per_task", 1),
+    ):
         _check_count(name, getattr(spec, name), least)
     _check_count("gpus_per_node", spec.gpus_per_node, 0)
     _check_count("warning_seconds", spec.warning_seconds, 0)
     for name in ("requeue", "torchrun"):
         if not isinstance(getattr(spec, name), bool):
             raise ValueError(f"{name} must be True or False")
-    directive_values = ("job_name", "queue", "account", "output", "error", "workdir")
+    directive_values = (
+        "job_name",
+        "queue",
+        "account",
+        "output",
+        "error",
+        "workdir",
+    )
     for name in directive_values:
         value = getattr(spec, name)
         if value is None:
@@ -183,30 +202,44 @@ def validate(spec: JobSpec) -> None:
     if spec.memory is not None:
         memory_amount(spec.memory)
     limit = spec.walltime_seconds
-    if spec.warning_seconds and limit is not None and spec.warning_seconds >= limit:
+    if (
+        spec.warning_seconds
+        and limit is not None
+        and spec.warning_seconds >= limit
+    ):
         raise ValueError(
             f"warning_seconds ({spec.warning_seconds}) must be shorter than the walltime "
             f"({spec.walltime}), or the warning comes before the job starts"
         )
     if spec.scheduler == "pbs" and spec.warning_seconds and limit is None:
-        raise ValueError("a PBS job times its own warning from the walltime: give a walltime")
+        raise ValueError(
+            "a PBS job times its own warning from the walltime: give a walltime"
+        )
     if spec.venv is not None and spec.conda is not None:
         raise ValueError("give either a venv or a conda environment, not both")
     for name in ("venv", "conda"):
         value = getattr(spec, name)
         if value is not None and (not value or _has_control(value)):
-            raise ValueError(f"{name} must be a non-empty name or path on one line: {value!r}")
+            raise ValueError(
+                f"{name} must be a non-empty name or path on one line: {value!r}"
+            )
     for line in spec.modules:
         if not line.split() or _has_control(line.strip()):
-            raise ValueError(f"a module line must name modules on one line: {line!r}")
+            raise ValueError(
+                f"a module line must name modules on one line: {line!r}"
+            )
     for assignment in spec.env:
         name, equals, _ = assignment.partition("=")
         if not equals or ENV_NAME.fullmatch(name) is None:
-            raise ValueError(f"env entries must look like NAME=value, got {assignment!r}")
+            raise ValueError(
+                f"env entries must look like NAME=value, got {assignment!r}"
+            )
         if "\0" in assignment:
             raise ValueError(f"env value of {name} cannot hold a NUL character")
     if spec.torchrun and spec.scheduler == "pbs" and spec.nodes > 1:
-        raise ValueError("torchrun across several nodes is rendered for Slurm only; PBS: nodes=1")
+        raise ValueError(
+            "torchrun across several nodes is rendered for Slurm only; PBS: nodes=1"
+        )
 
 
 def _check_count(name: str, value: object, least: int) -> None:
@@ -225,7 +258,9 @@ def _has_control(text: str) -> bool:
 def _check_directive_value(name: str, value: str, scheduler: str) -> None:
     """Raise ValueError unless the value survives the scheduler's directive parser intact."""
     if _has_control(value):
-        raise ValueError(f"{name} must be on one line without control characters: {value!r}")
+        raise ValueError(
+            f"{name} must be on one line without control characters: {value!r}"
+        )
     # Slurm's #SBATCH parser honours quotes but reads a backslash as an escape, even in quotes.
     if "\\" in value:
         raise ValueError(f"{name} cannot hold a backslash: {value!r}")
@@ -244,25 +279,35 @@ def quote_words(words: Sequence[str]) -> str:
 def render_jobscript(spec: JobSpec) -> str:
     """Return the bash batch script, for Slurm or PBS, that runs ``spec.command``."""
     lines = ["#!/bin/bash", SUBMIT_HINTS[spec.scheduler]]
-    lines += _slurm_directives(spec) if spec.scheduler == "slurm" else _pbs_directives(spec)
+    lines += (
+        _slurm_directives(spec)
+        if spec.scheduler == "slurm"
+        else _pbs_directives(spec)
+    )
     lines += [""]
     if spec.scheduler == "pbs":
         if spec.workdir is None:
-            lines += ["# PBS starts jobs in $HOME; run where the job was submitted."]
+            lines += [
+                "# PBS starts jobs in $HOME; run where the job was submitted."
+            ]
             lines += ['cd "${PBS_O_WORKDIR:-$PWD}" || exit 1']
         else:
             lines += [f"cd -- {shlex.quote(spec.workdir)} || exit 1"]
     lines += _setup_lines(spec)
     prelude, launch = _launch_lines(spec)
     lines += prelude
-    lines += _walltime_safe_lines(spec, launch) if spec.walltime_safe else [launch]
+    lines += (
+        _walltime_safe_lines(spec, launch) if spec.walltime_safe else [launch]
+    )
     return "\n".join(lines) + "\n"
 
 
 def _slurm_directives(spec: JobSpec) -> list[str]:
     """Return the #SBATCH lines of the job's request."""
     tasks_per_node = 1 if spec.torchrun else spec.tasks_per_node
-    cpus_per_task = spec.cpus_per_task * (spec.workers_per_node if spec.torchrun else 1)
+    cpus_per_task = spec.cpus_per_task * (
+        spec.workers_per_node if spec.torchrun else 1
+    )
     options: list[tuple[str, object]] = [
         ("job-name", spec.job_name),
         ("nodes", spec.nodes),
@@ -273,7 +318,8 @@ def _slurm_directives(spec: JobSpec) -> list[str]:
         options.append(("gpus-per-node", spec.gpus_per_node))
     optional = {
         "mem": spec.memory and "".join(memory_amount(spec.memory)),
-        "time": spec.walltime_seconds and format_walltime(spec.walltime_seconds),
+        "time": spec.walltime_seconds
+        and format_walltime(spec.walltime_seconds),
         "partition": spec.queue,
         "account": spec.account,
         "output": spec.output,
@@ -284,7 +330,9 @@ def _slurm_directives(spec: JobSpec) -> list[str]:
     if spec.warning_seconds:
         # B: signals the batch shell only; its trap passes the warning on to the program.
         options.append(("signal", f"B:{WARNING_SIGNAL}@{spec.warning_seconds}"))
-    lines = [f"#SBATCH --{key}={shlex.quote(str(value))}" for key, value in options]
+    lines = [
+        f"#SBATCH --{key}={shlex.quote(str(value))}" for key, value in options
+    ]
     if spec.requeue:
         lines.append("#SBATCH --requeue")
         # A requeued job reopens its output files: append, or the first run's log is lost.
@@ -302,7 +350,9 @@ def _pbs_directives(spec: JobSpec) -> list[str]:
         nodes += f":gpus={spec.gpus_per_node}"
     lines = [f"#PBS -N {spec.job_name}", f"#PBS -l {nodes}"]
     if spec.walltime_seconds:
-        lines.append(f"#PBS -l walltime={format_walltime(spec.walltime_seconds)}")
+        lines.append(
+            f"#PBS -l walltime={format_walltime(spec.walltime_seconds)}"
+        )
     if spec.memory:
         amount, unit = memory_amount(spec.memory)
         lines.append(f"#PBS -l mem={amount}{unit.lower()}b")
@@ -415,7 +465,9 @@ def _walltime_safe_lines(spec: JobSpec, launch: str) -> list[str]:
 def _pbs_resubmit_lines(spec: JobSpec) -> list[str]:
     """Return the lines by which a PBS job submits its own script again."""
     flags = "".join(
-        f" {flag} {value}" for flag, value in (("-o", spec.output), ("-e", spec.error)) if value
+        f" {flag} {value}"
+        for flag, value in (("-o", spec.output), ("-e", spec.error))
+        if value
     )
     return [
         "    # A running PBS job cannot requeue itself: submit this script again; $0 is its copy.",
@@ -440,7 +492,15 @@ def course_jobs(workdir: str, venv: str | None = None) -> dict[str, JobSpec]:
     Logs and runs (``runs/...``) are written relative to ``workdir``; ``venv`` is activated.
     """
     # A dozen short epochs, each checkpointed: a run long enough to stop and resume.
-    softmax = ("dlcourse", "train", "softmax", "--epochs", "12", "--out", "runs/softmax")
+    softmax = (
+        "dlcourse",
+        "train",
+        "softmax",
+        "--epochs",
+        "12",
+        "--out",
+        "runs/softmax",
+    )
     keras_env = ("DLCOURSE_PROFILE=smoke", "KERAS_BACKEND=tensorflow")
     common = {"workdir": workdir, "venv": venv, "walltime": "0:10:00"}
     return {
@@ -510,17 +570,50 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     defaults = {f.name: f.default for f in fields(JobSpec)}
     add = parser.add_argument
-    add("--scheduler", choices=SCHEDULERS, default=defaults["scheduler"], help="default: slurm")
+    add(
+        "--scheduler",
+        choices=SCHEDULERS,
+        default=defaults["scheduler"],
+        help="default: slurm",
+    )
     add("--job-name", "-J", metavar="NAME", default=defaults["job_name"])
     # Counts are read as text, so a bad one gets the same one-line error as any other value.
     for name, text in COUNT_OPTIONS.items():
-        add("--" + name.replace("_", "-"), metavar="N", default=str(defaults[name]), help=text)
-    add("--mem", dest="memory", metavar="SIZE", help="memory per node, like 16G")
-    add("--time", dest="walltime", metavar="TIME", help="walltime, H:MM:SS or D-HH:MM:SS")
-    add("--partition", "--queue", dest="queue", metavar="NAME", help="partition or queue")
+        add(
+            "--" + name.replace("_", "-"),
+            metavar="N",
+            default=str(defaults[name]),
+            help=text,
+        )
+    add(
+        "--mem", dest="memory", metavar="SIZE", help="memory per node, like 16G"
+    )
+    add(
+        "--time",
+        dest="walltime",
+        metavar="TIME",
+        help="walltime, H:MM:SS or D-HH:MM:SS",
+    )
+    add(
+        "--partition",
+        "--queue",
+        dest="queue",
+        metavar="NAME",
+        help="partition or queue",
+    )
     add("--account", "-A", metavar="NAME", help="allocation to charge")
-    add("--output", "-o", metavar="PATH", help="file for the job's standard output")
-    add("--error", "-e", metavar="PATH", help="file for the job's standard error")
+    add(
+        "--output",
+        "-o",
+        metavar="PATH",
+        help="file for the job's standard output",
+    )
+    add(
+        "--error",
+        "-e",
+        metavar="PATH",
+        help="file for the job's standard error",
+    )
     add("--workdir", metavar="PATH", help="folder the job runs in")
     add("--venv", metavar="PATH", help="virtual environment to activate")
     add("--conda", metavar="NAME", help="conda environment to activate")
@@ -532,11 +625,30 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         metavar="MODULES",
         help="modules to load; repeat for several lines",
     )
-    add("--env", action="append", default=[], metavar="NAME=VALUE", help="variable to export")
-    add("--requeue", action="store_true", help=f"requeue when the command exits {EXIT_RESUMABLE}")
-    add("--torchrun", action="store_true", help="start the command with torchrun")
+    add(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="variable to export",
+    )
+    add(
+        "--requeue",
+        action="store_true",
+        help=f"requeue when the command exits {EXIT_RESUMABLE}",
+    )
+    add(
+        "--torchrun",
+        action="store_true",
+        help="start the command with torchrun",
+    )
     # Not dest="command": the main parser may keep the subcommand's name there.
-    add("job_command", nargs="*", metavar="COMMAND", help="the command to run, after --")
+    add(
+        "job_command",
+        nargs="*",
+        metavar="COMMAND",
+        help="the command to run, after --",
+    )
     parser.set_defaults(handler=jobscript_command)
     return parser
 
@@ -552,11 +664,17 @@ COUNT_OPTIONS = {
 
 def spec_from_args(args: argparse.Namespace) -> JobSpec:
     """Return the JobSpec the parsed ``jobscript`` options describe."""
-    values = {f.name: getattr(args, f.name) for f in fields(JobSpec) if f.name != "command"}
+    values = {
+        f.name: getattr(args, f.name)
+        for f in fields(JobSpec)
+        if f.name != "command"
+    }
     for name in COUNT_OPTIONS:
         text = values[name]
         if not text.strip().lstrip("-").isdigit():
-            raise ValueError(f"{name.replace('_', '-')} must be a whole number, got {text!r}")
+            raise ValueError(
+                f"{name.replace('_', '-')} must be a whole number, got {text!r}"
+            )
         values[name] = int(text)
     return JobSpec(args.job_command, **values)
 

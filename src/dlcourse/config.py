@@ -32,9 +32,13 @@ class OptimizerSpec:
 
     def __post_init__(self) -> None:
         if self.name not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.name!r}; choose one of {OPTIMIZERS}")
+            raise ValueError(
+                f"unknown optimizer {self.name!r}; choose one of {OPTIMIZERS}"
+            )
         if not self.learning_rate > 0:
-            raise ValueError(f"learning rate must be positive, got {self.learning_rate}")
+            raise ValueError(
+                f"learning rate must be positive, got {self.learning_rate}"
+            )
         if not 0 < self.decay <= 1:
             raise ValueError(f"decay must lie in (0, 1], got {self.decay}")
 
@@ -59,7 +63,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.framework not in FRAMEWORKS:
-            raise ValueError(f"unknown framework {self.framework!r}; choose one of {FRAMEWORKS}")
+            raise ValueError(
+                f"unknown framework {self.framework!r}; choose one of {FRAMEWORKS}"
+            )
         if self.batch_size < 1 or self.epochs < 1:
             raise ValueError("batch size and epochs must be at least 1")
         if self.augment not in AUGMENTATIONS:

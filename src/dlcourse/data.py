@@ -77,7 +77,12 @@ TEST_LABELS = IdxFile(
     LABELS_MAGIC,
     10_000,
 )
-MNIST_FILES: tuple[IdxFile, ...] = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
+MNIST_FILES: tuple[IdxFile, ...] = (
+    TRAIN_IMAGES,
+    TRAIN_LABELS,
+    TEST_IMAGES,
+    TEST_LABELS,
+)
 
 
 class DataError(Exception):
@@ -111,7 +116,9 @@ def idx_size(spec: IdxFile) -> int:
     return 4 + 4 * rank + spec.count * per_item
 
 
-def check_data_files(directory: str | os.PathLike[str] | None = None) -> dict[str, Path | None]:
+def check_data_files(
+    directory: str | os.PathLike[str] | None = None,
+) -> dict[str, Path | None]:
     """Return the local copy of each MNIST file by name (None where it must be downloaded).
 
     Cheap, and reads no data: checks that the data folder is a folder, that each copy is a
@@ -181,7 +188,9 @@ def _read_error(path: Path, err: OSError) -> DataError:
     )
 
 
-def read_payload(path: Path, spec: IdxFile, source: Path | None = None) -> bytes:
+def read_payload(
+    path: Path, spec: IdxFile, source: Path | None = None
+) -> bytes:
     """Return the file's IDX bytes, decompressed if gzip'd, refusing more than ``spec`` holds.
 
     At most one byte more than ``spec``'s IDX size is ever read or decompressed, so a
@@ -213,7 +222,9 @@ def read_payload(path: Path, spec: IdxFile, source: Path | None = None) -> bytes
 def parse_idx(payload: bytes, spec: IdxFile, source: Path) -> np.ndarray:
     """Return the IDX payload as an array of unsigned bytes, its header checked against ``spec``."""
     if len(payload) < 4:
-        raise DataError(f"{source}: {len(payload)} bytes is too short for an IDX header")
+        raise DataError(
+            f"{source}: {len(payload)} bytes is too short for an IDX header"
+        )
     magic = int.from_bytes(payload[:4], "big")
     if magic != spec.magic:
         raise DataError(
@@ -223,8 +234,13 @@ def parse_idx(payload: bytes, spec: IdxFile, source: Path) -> np.ndarray:
     rank = magic & 0xFF
     header_len = 4 + 4 * rank
     if len(payload) < header_len:
-        raise DataError(f"{source}: the IDX header is cut short ({len(payload)} bytes)")
-    shape = tuple(int.from_bytes(payload[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank))
+        raise DataError(
+            f"{source}: the IDX header is cut short ({len(payload)} bytes)"
+        )
+    shape = tuple(
+        int.from_bytes(payload[4 + 4 * i : 8 + 4 * i], "big")
+        for i in range(rank)
+    )
     if rank == 3 and shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise DataError(
             f"{source}: images are {shape[1]}x{shape[2]} pixels, expected {IMAGE_SIDE}x{IMAGE_SIDE}"
@@ -235,7 +251,9 @@ def parse_idx(payload: bytes, spec: IdxFile, source: Path) -> np.ndarray:
             f"{source}: the header declares dimensions {shape} ({expected_len} bytes) "
             f"but the payload has {len(payload)} bytes"
         )
-    return np.frombuffer(payload, dtype=np.uint8, offset=header_len).reshape(shape)
+    return np.frombuffer(payload, dtype=np.uint8, offset=header_len).reshape(
+        shape
+    )
 
 
 def check_payload_hash(payload: bytes, spec: IdxFile, source: Path) -> None:
@@ -255,12 +273,24 @@ class VerifyingDownloader:
     so a damaged or partial download never lands in the data directory.
     """
 
-    def __init__(self, spec: IdxFile, *, progressbar: bool, timeout: float) -> None:
+    def __init__(
+        self, spec: IdxFile, *, progressbar: bool, timeout: float
+    ) -> None:
         self.spec = spec
-        self.http = pooch.HTTPDownloader(progressbar=progressbar, timeout=timeout)
+        self.http = pooch.HTTPDownloader(
+            progressbar=progressbar, timeout=timeout
+        )
 
-    def __call__(self, url: str, output_file: str, pooch_instance: object, check_only=False):
-        result = self.http(url, output_file, pooch_instance, check_only=check_only)
+    def __call__(
+        self,
+        url: str,
+        output_file: str,
+        pooch_instance: object,
+        check_only=False,
+    ):
+        result = self.http(
+            url, output_file, pooch_instance, check_only=check_only
+        )
         if check_only:
             return result
         path = Path(output_file)
@@ -290,19 +320,28 @@ def fetch_mnist(
         paths[spec.name] = (
             local
             if local is not None
-            else _download(spec, folder, mirrors, progressbar=progressbar, timeout=timeout)
+            else _download(
+                spec, folder, mirrors, progressbar=progressbar, timeout=timeout
+            )
         )
     return paths
 
 
 def _download(
-    spec: IdxFile, folder: Path, mirrors: Sequence[str], *, progressbar: bool, timeout: float
+    spec: IdxFile,
+    folder: Path,
+    mirrors: Sequence[str],
+    *,
+    progressbar: bool,
+    timeout: float,
 ) -> Path:
     """Download one file into ``folder`` from the first mirror that works; return its path."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise DataError(f"cannot create the data directory {folder}: {err}") from err
+        raise DataError(
+            f"cannot create the data directory {folder}: {err}"
+        ) from err
     failures = []
     for mirror in mirrors:
         url = f"{mirror.rstrip('/')}/{spec.name}.gz"
@@ -312,12 +351,15 @@ def _download(
                 known_hash=None,
                 fname=f"{spec.name}.gz",
                 path=folder,
-                downloader=VerifyingDownloader(spec, progressbar=progressbar, timeout=timeout),
+                downloader=VerifyingDownloader(
+                    spec, progressbar=progressbar, timeout=timeout
+                ),
             )
             return Path(fetched)
         except DataError as err:
             failures.append(str(err))
-        except Exception as err:  # noqa: BLE001 - any network or disk fault means: next mirror
+        except Exception as err:
+            # Any network or disk fault means: next mirror.
             failures.append(f"{url}: {type(err).__name__}: {err}")
     raise DataError(
         f"{spec.name} is not in {folder} and could not be downloaded:\n  "
@@ -349,7 +391,9 @@ def load_mnist(
     """
     profile = profile or profiles.current_profile()
     paths = fetch_mnist(directory, mirrors=mirrors, progressbar=progressbar)
-    mnist = subset(_load_verified(tuple(paths[spec.name] for spec in MNIST_FILES)), profile)
+    mnist = subset(
+        _load_verified(tuple(paths[spec.name] for spec in MNIST_FILES)), profile
+    )
     cut = (profile.train_limit, profile.test_limit) != (None, None)
     if cut and profile.name not in _announced:
         _announced.add(profile.name)
@@ -383,10 +427,15 @@ def subset(mnist: MNIST, profile: profiles.Profile) -> MNIST:
 @functools.lru_cache(maxsize=4)
 def _load_verified(paths: tuple[Path, ...]) -> MNIST:
     """Parse and verify the four files (train images, train labels, test images, test labels)."""
-    payloads = [read_payload(path, spec) for path, spec in zip(paths, MNIST_FILES, strict=True)]
+    payloads = [
+        read_payload(path, spec)
+        for path, spec in zip(paths, MNIST_FILES, strict=True)
+    ]
     arrays = [
         parse_idx(payload, spec, path)
-        for payload, spec, path in zip(payloads, MNIST_FILES, paths, strict=True)
+        for payload, spec, path in zip(
+            payloads, MNIST_FILES, paths, strict=True
+        )
     ]
     for images_at, labels_at in ((0, 1), (2, 3)):
         n_images, n_labels = len(arrays[images_at]), len(arrays[labels_at])
@@ -434,7 +483,11 @@ def one_hot(labels: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
 
 
 def validation_split(
-    images: np.ndarray, labels: np.ndarray, n_validation: int, n_train: int | None = None, seed=0
+    images: np.ndarray,
+    labels: np.ndarray,
+    n_validation: int,
+    n_train: int | None = None,
+    seed=0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return ``(x_train, y_train, x_val, y_val)``: a seeded shuffle, validation images first.
 
@@ -445,10 +498,17 @@ def validation_split(
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
     available = len(images) - n_validation
     if n_validation < 1 or available < 1:
-        raise ValueError(f"n_validation must lie in 1..{len(images) - 1}, not {n_validation}")
+        raise ValueError(
+            f"n_validation must lie in 1..{len(images) - 1}, not {n_validation}"
+        )
     n_train = available if n_train is None else n_train
     if not 1 <= n_train <= available:
-        raise ValueError(f"n_train must lie in 1..{available} after the validation images")
+        raise ValueError(
+            f"n_train must lie in 1..{available} after the validation images"
+        )
     order = np.random.default_rng(seed).permutation(len(images))
-    validation, train = order[:n_validation], order[n_validation : n_validation + n_train]
+    validation, train = (
+        order[:n_validation],
+        order[n_validation : n_validation + n_train],
+    )
     return images[train], labels[train], images[validation], labels[validation]

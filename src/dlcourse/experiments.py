@@ -15,7 +15,12 @@ from pathlib import Path
 import pooch
 
 from dlcourse import files, hardware, train
-from dlcourse.config import OptimizerSpec, RunResult, TrainConfig, effective_config
+from dlcourse.config import (
+    OptimizerSpec,
+    RunResult,
+    TrainConfig,
+    effective_config,
+)
 from dlcourse.layout import ProcessLayout
 from dlcourse.models import Architecture
 from dlcourse.profiles import Profile, current_profile
@@ -47,9 +52,13 @@ _SGD = OptimizerSpec(name="sgd", learning_rate=0.01)
 # recipe, 15 epochs from 0.002 shrinking by 15 % each epoch, serves all four MLP rows.
 _ADAM = OptimizerSpec(name="adam", learning_rate=0.002, decay=0.85)
 # 2018 Keras's 'adadelta' meant learning rate 1.0; Keras 3 defaults to 0.001, which barely moves.
-_ADADELTA = OptimizerSpec(name="adadelta", learning_rate=1.0, rho=0.95, epsilon=1e-7)
+_ADADELTA = OptimizerSpec(
+    name="adadelta", learning_rate=1.0, rho=0.95, epsilon=1e-7
+)
 # Five times the data per epoch: a rate shrinking by a quarter each epoch settles it in five.
-_ADADELTA_DECAYING = OptimizerSpec(name="adadelta", learning_rate=1.0, rho=0.95, decay=0.75)
+_ADADELTA_DECAYING = OptimizerSpec(
+    name="adadelta", learning_rate=1.0, rho=0.95, decay=0.75
+)
 
 # Each band is the course's value ± 0.3 percentage points.
 _EXPERIMENTS = (
@@ -161,7 +170,9 @@ _EXPERIMENTS = (
         config=TrainConfig(
             arch=Architecture(kind="pytorch_example", dropout=0.5),
             framework="torch",
-            optimizer=OptimizerSpec(name="sgd", learning_rate=0.01, momentum=0.5),
+            optimizer=OptimizerSpec(
+                name="sgd", learning_rate=0.01, momentum=0.5
+            ),
             batch_size=64,
             epochs=10,
             standardize=True,
@@ -180,7 +191,9 @@ def get(name: str) -> Experiment:
     try:
         return EXPERIMENTS[name]
     except KeyError:
-        raise KeyError(f"no experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}") from None
+        raise KeyError(
+            f"no experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}"
+        ) from None
 
 
 def cache_root() -> Path:
@@ -191,7 +204,10 @@ def cache_root() -> Path:
 
 
 def config_for(
-    experiment: Experiment, *, framework: str | None = None, epochs: int | None = None
+    experiment: Experiment,
+    *,
+    framework: str | None = None,
+    epochs: int | None = None,
 ) -> TrainConfig:
     """Return the experiment's config, optionally in the other framework or for other epochs."""
     config = experiment.config
@@ -224,14 +240,24 @@ def run(
         profile = replace(profile, max_epochs=None)
     config = config_for(experiment, framework=framework, epochs=epochs)
     if out is None:
-        root = files.require_writable_dir(cache_root(), f"the result cache (${CACHE_ENV_VAR})")
+        root = files.require_writable_dir(
+            cache_root(), f"the result cache (${CACHE_ENV_VAR})"
+        )
         # The device goes into the key, so it is checked before the cache is looked in.
         device = hardware.resolve_device(device, config.framework)
         world_size = ProcessLayout.from_env().world_size
-        key = run_key(effective_config(config, profile), profile, device, world_size)
+        key = run_key(
+            effective_config(config, profile), profile, device, world_size
+        )
         out = root / name / key[:16]
     return train.train(
-        config, out, name=name, device=device, profile=profile, log=log, progress=progress
+        config,
+        out,
+        name=name,
+        device=device,
+        profile=profile,
+        log=log,
+        progress=progress,
     )
 
 

@@ -28,12 +28,27 @@ _NOT_A_DIRECTORY = "a part of the path is a file, not a directory"
 _FAULTS: dict[int, tuple[str, str]] = {
     errno.ENOSPC: ("no space is left on the device", _FULL),
     errno.EDQUOT: ("the disk quota is used up", _FULL),
-    errno.EACCES: ("permission denied", "fix its permissions or choose another place"),
-    errno.EPERM: ("the operation is not permitted", "fix its permissions or choose another place"),
+    errno.EACCES: (
+        "permission denied",
+        "fix its permissions or choose another place",
+    ),
+    errno.EPERM: (
+        "the operation is not permitted",
+        "fix its permissions or choose another place",
+    ),
     errno.EROFS: ("the file system is read-only", "choose a writable place"),
-    errno.ENOTDIR: (_NOT_A_DIRECTORY, "remove that file or choose another place"),
-    errno.EEXIST: (_NOT_A_DIRECTORY, "remove that file or choose another place"),
-    errno.EISDIR: ("it is a directory", "remove the directory or choose another name"),
+    errno.ENOTDIR: (
+        _NOT_A_DIRECTORY,
+        "remove that file or choose another place",
+    ),
+    errno.EEXIST: (
+        _NOT_A_DIRECTORY,
+        "remove that file or choose another place",
+    ),
+    errno.EISDIR: (
+        "it is a directory",
+        "remove the directory or choose another name",
+    ),
 }
 
 
@@ -47,7 +62,9 @@ def file_kind(mode: int) -> str:
         (stat.S_ISBLK, "a block device"),
         (stat.S_ISSOCK, "a socket"),
     )
-    return next((name for test, name in kinds if test(mode)), "not a regular file")
+    return next(
+        (name for test, name in kinds if test(mode)), "not a regular file"
+    )
 
 
 def _first_non_directory(path: Path) -> Path | None:
@@ -63,8 +80,13 @@ def _first_non_directory(path: Path) -> Path | None:
 
 def explain(err: OSError, path: Path) -> str:
     """Return what ``err`` means for ``path`` and what to do, as "what is wrong; what to do"."""
-    reason, advice = _FAULTS.get(err.errno or 0, (err.strerror or str(err), "check the path"))
-    if reason == _NOT_A_DIRECTORY and (blocker := _first_non_directory(path)) is not None:
+    reason, advice = _FAULTS.get(
+        err.errno or 0, (err.strerror or str(err), "check the path")
+    )
+    if (
+        reason == _NOT_A_DIRECTORY
+        and (blocker := _first_non_directory(path)) is not None
+    ):
         reason = f"{blocker} is {file_kind(os.stat(blocker).st_mode)}, not a directory"
     return f"{reason}; {advice}"
 
@@ -80,7 +102,9 @@ def atomic_write(path: Path, payload: bytes | Callable[[Path], None]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # A name unique to this call: two writers of one file never share a temporary.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+        fd, tmp = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix
+        )
     except OSError as err:
         raise _write_error(err, path) from err
     try:
@@ -117,11 +141,21 @@ def require_writable_dir(path: Path, what: str) -> Path:
     blocker = _first_non_directory(path)
     if blocker is not None:
         kind = file_kind(os.stat(blocker).st_mode)
-        head = f"{what} {path}" if blocker == path else f"{what} {path} cannot be made: {blocker}"
-        raise StorageError(f"{head} is {kind}, not a directory; remove it or choose another place")
+        head = (
+            f"{what} {path}"
+            if blocker == path
+            else f"{what} {path} cannot be made: {blocker}"
+        )
+        raise StorageError(
+            f"{head} is {kind}, not a directory; remove it or choose another place"
+        )
     if os.path.islink(path) and not path.exists():
-        raise StorageError(f"{what} {path} is a broken symbolic link; remove it or choose another")
-    missing = [part for part in (path, *path.parents) if not os.path.lexists(part)]
+        raise StorageError(
+            f"{what} {path} is a broken symbolic link; remove it or choose another"
+        )
+    missing = [
+        part for part in (path, *path.parents) if not os.path.lexists(part)
+    ]
     probe = path / f".dlcourse-probe-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -136,7 +170,9 @@ def require_writable_dir(path: Path, what: str) -> Path:
         for part in missing:
             with contextlib.suppress(OSError):
                 part.rmdir()
-        raise StorageError(f"{what} {path} cannot be written: {explain(err, path)}") from err
+        raise StorageError(
+            f"{what} {path} cannot be written: {explain(err, path)}"
+        ) from err
     return path
 
 

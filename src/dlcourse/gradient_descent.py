@@ -28,7 +28,9 @@ def predict(x: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:
     return x @ weights + bias
 
 
-def mse(x: np.ndarray, y: np.ndarray, weights: np.ndarray, bias: float) -> float:
+def mse(
+    x: np.ndarray, y: np.ndarray, weights: np.ndarray, bias: float
+) -> float:
     """Return the mean squared error of the linear model on (x, y)."""
     return float(np.mean((predict(x, weights, bias) - y) ** 2))
 
@@ -56,7 +58,9 @@ class DescentResult:
     weights: np.ndarray
     bias: float
     losses: np.ndarray  # losses[0] is the loss before the first update
-    epochs: np.ndarray  # the epoch (a fraction after mini-batch updates) of each loss
+    epochs: (
+        np.ndarray
+    )  # the epoch (a fraction after mini-batch updates) of each loss
     updates_per_epoch: int
 
 

@@ -36,7 +36,9 @@ def gpu_names() -> list[str]:
 
     if not torch.cuda.is_available():
         return []
-    return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return [
+        torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())
+    ]
 
 
 def keras_sees_gpu() -> bool:
@@ -65,7 +67,9 @@ def resolve_device(requested: str, framework: str) -> str:
     Raises DeviceError when CUDA is asked for and the framework sees no GPU.
     """
     if requested not in DEVICES:
-        raise DeviceError(f"unknown device {requested!r}; choose one of {', '.join(DEVICES)}")
+        raise DeviceError(
+            f"unknown device {requested!r}; choose one of {', '.join(DEVICES)}"
+        )
     if requested == "cpu":
         return "cpu"
     if framework == "torch":
@@ -120,8 +124,9 @@ def nvidia_smi() -> str | None:
         return None
     query = "--query-gpu=name,utilization.gpu,memory.used,memory.total"
     try:
-        out = subprocess.run(  # noqa: S603 - fixed arguments, no shell
-            ["nvidia-smi", query, "--format=csv,noheader"],  # noqa: S607
+        # Fixed arguments, no shell.
+        out = subprocess.run(
+            ["nvidia-smi", query, "--format=csv,noheader"],
             capture_output=True,
             text=True,
             timeout=10,

@@ -26,17 +26,24 @@ class Arrays:
     y_test: np.ndarray
 
 
-def prepare_data(config: TrainConfig, profile: Profile, mnist: data.MNIST | None = None) -> Arrays:
+def prepare_data(
+    config: TrainConfig, profile: Profile, mnist: data.MNIST | None = None
+) -> Arrays:
     """Return the arrays a run trains and tests on, cut to the profile and augmented."""
     mnist = data.subset(mnist or data.load_mnist(), profile)
     train_images, train_labels = mnist.train_images, mnist.train_labels
     test_images, test_labels = mnist.test_images, mnist.test_labels
     if config.augment == "shifts":
-        train_images, train_labels = augment.expand_with_shifts(train_images, train_labels)
+        train_images, train_labels = augment.expand_with_shifts(
+            train_images, train_labels
+        )
 
     mean, std = 0.0, 1.0
     if config.standardize:
-        mean, std = float(train_images.mean()) / 255.0, float(train_images.std()) / 255.0
+        mean, std = (
+            float(train_images.mean()) / 255.0,
+            float(train_images.std()) / 255.0,
+        )
 
     def shaped(images: np.ndarray) -> np.ndarray:
         scaled = (images.astype(np.float32) / 255.0 - mean) / std

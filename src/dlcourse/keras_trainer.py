@@ -28,7 +28,10 @@ class KerasTrainer:
     checkpoint_name = "checkpoint.keras"
 
     def __init__(
-        self, config: TrainConfig, device: str, layout: ProcessLayout = SINGLE_PROCESS
+        self,
+        config: TrainConfig,
+        device: str,
+        layout: ProcessLayout = SINGLE_PROCESS,
     ) -> None:
         import keras
 
@@ -67,17 +70,25 @@ class KerasTrainer:
     def _optimizer(self, spec: OptimizerSpec):
         opt = self.keras.optimizers
         if spec.name == "sgd":
-            return opt.SGD(learning_rate=spec.learning_rate, momentum=spec.momentum)
+            return opt.SGD(
+                learning_rate=spec.learning_rate, momentum=spec.momentum
+            )
         if spec.name == "adam":
-            return opt.Adam(learning_rate=spec.learning_rate, epsilon=spec.epsilon)
-        return opt.Adadelta(learning_rate=spec.learning_rate, rho=spec.rho, epsilon=spec.epsilon)
+            return opt.Adam(
+                learning_rate=spec.learning_rate, epsilon=spec.epsilon
+            )
+        return opt.Adadelta(
+            learning_rate=spec.learning_rate, rho=spec.rho, epsilon=spec.epsilon
+        )
 
     def _reseed_dropout(self, seed: int) -> None:
         """Point every layer's random stream at ``seed``; Keras does not save these states."""
         for index, layer in enumerate(self.model.layers):
             for value in vars(layer).values():
                 if isinstance(value, self.keras.random.SeedGenerator):
-                    start = np.array([seed + index, 0]).astype(value.state.dtype)
+                    start = np.array([seed + index, 0]).astype(
+                        value.state.dtype
+                    )
                     value.state.assign(start)
 
     def train_epoch(
@@ -86,7 +97,9 @@ class KerasTrainer:
         """Train epoch ``epoch``; return its loss and accuracy, or None if ``stop`` was set."""
         order = epoch_permutation(self.config.seed, epoch, len(arrays.x_train))
         self._reseed_dropout(epoch_seed(self.config.seed, epoch))
-        self.model.optimizer.learning_rate.assign(self.config.optimizer.rate_at(epoch))
+        self.model.optimizer.learning_rate.assign(
+            self.config.optimizer.rate_at(epoch)
+        )
         trainer = self
 
         class Hooks(self.keras.callbacks.Callback):
@@ -107,12 +120,16 @@ class KerasTrainer:
             )
         if stop:
             return None
-        return float(history.history["loss"][-1]), float(history.history["accuracy"][-1])
+        return float(history.history["loss"][-1]), float(
+            history.history["accuracy"][-1]
+        )
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         """Return the model's mean loss and accuracy on ``x``, ``y``."""
         with self._scope():
-            scores = self.model.evaluate(x, y, batch_size=1000, verbose=0, return_dict=True)
+            scores = self.model.evaluate(
+                x, y, batch_size=1000, verbose=0, return_dict=True
+            )
         return float(scores["loss"]), float(scores["accuracy"])
 
     def save(self, path: Path) -> None:

@@ -15,7 +15,11 @@ class ProcessLayout:
     local_rank: int = 0
 
     def __post_init__(self) -> None:
-        if self.world_size < 1 or not 0 <= self.rank < self.world_size or self.local_rank < 0:
+        if (
+            self.world_size < 1
+            or not 0 <= self.rank < self.world_size
+            or self.local_rank < 0
+        ):
             raise ValueError(
                 f"rank {self.rank} (local {self.local_rank}) does not fit "
                 f"{self.world_size} process(es)"
@@ -31,7 +35,9 @@ class ProcessLayout:
                 local_rank=int(os.environ.get("LOCAL_RANK", "0")),
             )
         except ValueError as err:
-            raise ValueError(f"torchrun's WORLD_SIZE/RANK/LOCAL_RANK do not fit: {err}") from err
+            raise ValueError(
+                f"torchrun's WORLD_SIZE/RANK/LOCAL_RANK do not fit: {err}"
+            ) from err
 
     @property
     def is_main(self) -> bool:

@@ -40,7 +40,9 @@ def evaluate(model: torch.nn.Module, batches: Batches) -> tuple[float, float]:
     with torch.no_grad():
         for x, y in batches:
             logits = model(x)
-            total_loss += functional.cross_entropy(logits, y, reduction="sum").item()
+            total_loss += functional.cross_entropy(
+                logits, y, reduction="sum"
+            ).item()
             correct += (logits.argmax(dim=1) == y).sum().item()
             seen += len(y)
     return total_loss / seen, correct / seen

@@ -29,7 +29,9 @@ class Architecture:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"unknown model kind {self.kind!r}; choose one of {', '.join(KINDS)}")
+            raise ValueError(
+                f"unknown model kind {self.kind!r}; choose one of {', '.join(KINDS)}"
+            )
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"unknown activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}"
@@ -137,7 +139,9 @@ def torch_model(arch: Architecture):
     """
     from torch import nn
 
-    activation = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}[arch.activation]
+    activation = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}[
+        arch.activation
+    ]
     if arch.kind == "softmax":
         return nn.Sequential(nn.Linear(NUM_PIXELS, NUM_CLASSES))
     if arch.kind == "mlp":

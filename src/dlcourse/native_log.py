@@ -28,11 +28,16 @@ SHOW_ALL_ENV = "DLCOURSE_NATIVE_LOG"
 _HEAD = rb"[IWEF]\d{4} [\d:.]+ +\d+ "
 NOISE = (
     # absl's notice that it is not set up yet; TensorFlow's two libraries print it once each.
-    re.compile(rb"WARNING: All log messages before absl::InitializeLog\(\) is called are written"),
+    re.compile(
+        rb"WARNING: All log messages before absl::InitializeLog\(\) is called are written"
+    ),
     # Every CPU run uses oneDNN; the line only says so and how to turn it off.
     re.compile(_HEAD + rb"port\.cc:\d+\] oneDNN custom operations are on\."),
     # A machine without NVIDIA's driver: TensorFlow runs on the CPU, as it should there.
-    re.compile(_HEAD + rb"cudart_stub\.cc:\d+\] Could not find cuda drivers on your machine"),
+    re.compile(
+        _HEAD
+        + rb"cudart_stub\.cc:\d+\] Could not find cuda drivers on your machine"
+    ),
     # The same from CUDA: no driver library (303) or no GPU visible. Other failures still show.
     re.compile(
         _HEAD + rb"cuda_platform\.cc:\d+\] failed call to cuInit: "
@@ -40,7 +45,8 @@ NOISE = (
     ),
     # tf.data's graphs name an attribute this build's op lacks; TensorFlow ignores it (2.18+).
     re.compile(
-        _HEAD + rb"node_def_util\.cc:\d+\] NodeDef mentions attribute use_unbounded_threadpool "
+        _HEAD
+        + rb"node_def_util\.cc:\d+\] NodeDef mentions attribute use_unbounded_threadpool "
     ),
 )
 # A line not yet ended waits for its end only while it may still become a noise line.
@@ -60,7 +66,11 @@ def quiet() -> bool:
     global _filter
     if _filter is not None:
         return True
-    if os.name != "posix" or os.environ.get(SHOW_ALL_ENV) == "all" or not __file__.endswith(".py"):
+    if (
+        os.name != "posix"
+        or os.environ.get(SHOW_ALL_ENV) == "all"
+        or not __file__.endswith(".py")
+    ):
         return False
     try:
         terminal = os.dup(2)
@@ -69,8 +79,12 @@ def quiet() -> bool:
     read_end, write_end = os.pipe()
     try:
         # -I: only the standard library, whatever the working directory or PYTHONPATH holds.
-        _filter = subprocess.Popen(  # noqa: S603 - this interpreter and this file, no shell
-            [sys.executable, "-I", __file__], stdin=read_end, stdout=terminal, stderr=terminal
+        # This interpreter and this file, no shell.
+        _filter = subprocess.Popen(
+            [sys.executable, "-I", __file__],
+            stdin=read_end,
+            stdout=terminal,
+            stderr=terminal,
         )
     except OSError:
         for fd in (terminal, read_end, write_end):
@@ -91,14 +105,23 @@ def quiet() -> bool:
 def _text_stream(fd: int, like):
     """Return a text stream on ``fd`` that encodes and flushes as the stream ``like`` does."""
     # It becomes sys.stderr: open as long as the process, never closing the descriptor.
-    stream = open(fd, "w", encoding=like.encoding, errors=like.errors, buffering=1, closefd=False)
+    stream = open(
+        fd,
+        "w",
+        encoding=like.encoding,
+        errors=like.errors,
+        buffering=1,
+        closefd=False,
+    )
     stream.reconfigure(write_through=True)
     return stream
 
 
 def _finish(owner: int, terminal: int) -> None:
     """Give descriptor 2 back to the terminal and let the filter pass on what it still holds."""
-    if os.getpid() != owner or _filter is None:  # A forked child: the filter is its parent's.
+    if (
+        os.getpid() != owner or _filter is None
+    ):  # A forked child: the filter is its parent's.
         return
     if sys.stderr is not None:
         sys.stderr.flush()
@@ -117,7 +140,10 @@ def is_noise(line: bytes) -> bool:
 
 def _may_become_noise(partial: bytes) -> bool:
     """Return whether a line that has not ended yet may still turn out to be noise."""
-    native = _NATIVE_START.fullmatch(partial[:5]) and partial[5:6] in (b"", b" ")
+    native = _NATIVE_START.fullmatch(partial[:5]) and partial[5:6] in (
+        b"",
+        b" ",
+    )
     return bool(native) or _ABSL_START.startswith(partial[: len(_ABSL_START)])
 
 
@@ -130,7 +156,9 @@ class LineFilter:
 
     def __init__(self) -> None:
         self.held = b""
-        self.passing = False  # The start of the current piece is already passed on.
+        self.passing = (
+            False  # The start of the current piece is already passed on.
+        )
 
     def feed(self, data: bytes) -> bytes:
         """Return the part of ``held + data`` that may be written now."""
@@ -145,7 +173,11 @@ class LineFilter:
             self.passing = False
         rest = data[start:]
         if rest:
-            if self.passing or not _may_become_noise(rest) or len(rest) > _LONGEST_LINE:
+            if (
+                self.passing
+                or not _may_become_noise(rest)
+                or len(rest) > _LONGEST_LINE
+            ):
                 out.append(rest)
                 self.passing = True
             else:
@@ -182,6 +214,8 @@ if __name__ == "__main__":
             signal.signal(getattr(signal, name), signal.SIG_IGN)
     try:
         forward(0, 1)
-    except Exception:  # A fault in the filter must not swallow the rest: copy it unchanged.
+    except (
+        Exception
+    ):  # A fault in the filter must not swallow the rest: copy it unchanged.
         while chunk := os.read(0, 1 << 16):
             os.write(1, chunk)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def plot_digits(
@@ -27,7 +28,9 @@ def plot_digits(
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"got {len(images)} images but {len(labels)} labels")
     nrows = -(-len(images) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 0.9, nrows * 1.05), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(ncols * 0.9, nrows * 1.05), squeeze=False
+    )
     for index, ax in enumerate(axes.flat):
         ax.axis("off")
         if index >= len(images):
@@ -41,25 +44,60 @@ def plot_digits(
     return fig
 
 
-def plot_history(history: Mapping[str, Sequence[float]], *, title: str | None = None) -> Figure:
+def plot_history(
+    history: Mapping[str, Sequence[float]],
+    *,
+    title: str | None = None,
+    reference: float | None = None,
+    reference_label: str = "2018 course",
+) -> Figure:
     """Return a figure of accuracy and loss per epoch, training data beside test data.
 
     ``history`` is a Keras-style mapping: ``accuracy``, ``loss`` and, if the model was
     evaluated on held-out data after each epoch, ``val_accuracy`` and ``val_loss``.
+    ``reference``, a test accuracy between 0 and 1 (the 2018 course's, say), is drawn
+    as a dashed line across the accuracy panel.
     """
+    if reference is not None and not 0 <= reference <= 1:
+        raise ValueError(
+            f"reference is an accuracy between 0 and 1, not {reference}"
+        )
     missing = {"accuracy", "loss"} - set(history)
     if missing:
-        raise ValueError(f"history lacks {sorted(missing)}; it has {sorted(history)}")
+        raise ValueError(
+            f"history lacks {sorted(missing)}; it has {sorted(history)}"
+        )
     fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
     epochs = np.arange(1, len(history["loss"]) + 1)
-    for ax, metric, label in ((acc_ax, "accuracy", "accuracy"), (loss_ax, "loss", "loss")):
-        ax.plot(epochs, history[metric], marker="o", markersize=3, label="training data")
+    for ax, metric, label in (
+        (acc_ax, "accuracy", "accuracy"),
+        (loss_ax, "loss", "loss"),
+    ):
+        ax.plot(
+            epochs,
+            history[metric],
+            marker="o",
+            markersize=3,
+            label="training data",
+        )
         if f"val_{metric}" in history:
-            ax.plot(epochs, history[f"val_{metric}"], marker="s", markersize=3, label="test data")
+            ax.plot(
+                epochs,
+                history[f"val_{metric}"],
+                marker="s",
+                markersize=3,
+                label="test data",
+            )
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        ax.legend()
+    if reference is not None:
+        acc_ax.axhline(
+            reference, color="black", linestyle="--", label=reference_label
+        )
+    acc_ax.legend()
+    loss_ax.legend()
     acc_ax.set_title("Accuracy")
     loss_ax.set_title("Cross-entropy loss")
     if title:
@@ -89,12 +127,21 @@ def plot_runs(
         missing = set(metrics) - set(history)
         if missing:
             raise ValueError(f"history {name!r} lacks {sorted(missing)}")
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.8), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(5 * len(metrics), 3.8), squeeze=False
+    )
     for ax, metric in zip(axes.flat, metrics, strict=True):
         for name, history in histories.items():
             values = history[metric]
-            ax.plot(np.arange(1, len(values) + 1), values, marker="o", markersize=3, label=name)
+            ax.plot(
+                np.arange(1, len(values) + 1),
+                values,
+                marker="o",
+                markersize=3,
+                label=name,
+            )
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
         ax.set_title(METRIC_LABELS.get(metric, metric).capitalize())
         ax.grid(alpha=0.3)
@@ -152,17 +199,28 @@ def plot_weight_templates(weights: np.ndarray, *, side: int = 28) -> Figure:
     """
     weights = np.asarray(weights)
     if weights.ndim != 2 or weights.shape[0] != side * side:
-        raise ValueError(f"expected weights of shape ({side * side}, classes), got {weights.shape}")
-    templates = [weights[:, digit].reshape(side, side) for digit in range(weights.shape[1])]
+        raise ValueError(
+            f"expected weights of shape ({side * side}, classes), got {weights.shape}"
+        )
+    templates = [
+        weights[:, digit].reshape(side, side)
+        for digit in range(weights.shape[1])
+    ]
     titles = [str(digit) for digit in range(weights.shape[1])]
-    return plot_maps(templates, titles, ncols=5, cmap="RdBu_r", symmetric=True, size=1.6)
+    return plot_maps(
+        templates, titles, ncols=5, cmap="RdBu_r", symmetric=True, size=1.6
+    )
 
 
 def plot_filters(kernels: np.ndarray, *, ncols: int = 8) -> Figure:
     """Return a figure of a first convolution layer's filters, Keras layout (h, w, 1, n)."""
     kernels = np.asarray(kernels)
     if kernels.ndim != 4 or kernels.shape[2] != 1:
-        raise ValueError(f"expected kernels of shape (h, w, 1, n), got {kernels.shape}")
+        raise ValueError(
+            f"expected kernels of shape (h, w, 1, n), got {kernels.shape}"
+        )
     filters = [kernels[:, :, 0, index] for index in range(kernels.shape[3])]
     titles = [str(index) for index in range(len(filters))]
-    return plot_maps(filters, titles, ncols=ncols, cmap="RdBu_r", symmetric=True, size=0.9)
+    return plot_maps(
+        filters, titles, ncols=ncols, cmap="RdBu_r", symmetric=True, size=0.9
+    )

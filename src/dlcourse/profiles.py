@@ -24,23 +24,37 @@ class Profile:
     @property
     def is_full(self) -> bool:
         """True when nothing is cut short: the results are comparable with published ones."""
-        return self.train_limit is None and self.test_limit is None and self.max_epochs is None
+        return (
+            self.train_limit is None
+            and self.test_limit is None
+            and self.max_epochs is None
+        )
 
     def describe(self) -> str:
         """Return a one-line description, e.g. for a page or a log."""
         if self.is_full:
-            return f"profile {self.name}: full training and test sets, all epochs"
+            return (
+                f"profile {self.name}: full training and test sets, all epochs"
+            )
         parts = [
-            f"{self.train_limit:,} training images" if self.train_limit else "all training images",
-            f"{self.test_limit:,} test images" if self.test_limit else "all test images",
-            f"at most {self.max_epochs} epoch(s)" if self.max_epochs else "all epochs",
+            f"{self.train_limit:,} training images"
+            if self.train_limit
+            else "all training images",
+            f"{self.test_limit:,} test images"
+            if self.test_limit
+            else "all test images",
+            f"at most {self.max_epochs} epoch(s)"
+            if self.max_epochs
+            else "all epochs",
         ]
         return f"profile {self.name}: {', '.join(parts)}; NOT comparable with published results"
 
 
 PROFILES = {
     "full": Profile("full"),
-    "smoke": Profile("smoke", train_limit=2_000, test_limit=1_000, max_epochs=1),
+    "smoke": Profile(
+        "smoke", train_limit=2_000, test_limit=1_000, max_epochs=1
+    ),
 }
 
 

@@ -25,19 +25,30 @@ def is_full_fidelity(result: RunResult) -> bool:
 
 def is_comparable(experiment: Experiment, result: RunResult) -> bool:
     """Return True if the result ran the experiment as configured, at full fidelity."""
-    return is_full_fidelity(result) and result.config == experiment.config.to_dict()
+    return (
+        is_full_fidelity(result)
+        and result.config == experiment.config.to_dict()
+    )
 
 
 def describe_run(result: RunResult) -> str:
     """Return three lines saying on which device, for how long and with which profile it ran."""
     prov = result.provenance
     device = str(prov.get("device", "unknown"))
-    hardware = prov.get("gpu") if device == "cuda" and prov.get("gpu") else prov.get("cpu")
-    backend = f" on {prov['keras_backend']}" if prov.get("keras_backend") else ""
+    hardware = (
+        prov.get("gpu")
+        if device == "cuda" and prov.get("gpu")
+        else prov.get("cpu")
+    )
+    backend = (
+        f" on {prov['keras_backend']}" if prov.get("keras_backend") else ""
+    )
     framework = f"{prov.get('framework', '?')}{backend}"
     epochs = len(result.history)
     speed = np.mean([epoch["images_per_second"] for epoch in result.history])
-    when = " (measured when this build first trained it)" if result.cached else ""
+    when = (
+        " (measured when this build first trained it)" if result.cached else ""
+    )
     return "\n".join(
         [
             f"device:  {device} ({hardware}), {framework}",
@@ -83,8 +94,12 @@ def seed_table(rows: Iterable[tuple[Experiment, float, str]]):
         for experiment, accuracy, verdict in rows
     }
     if not records:
-        raise ValueError("a comparison table needs at least one experiment and its result")
-    table = pd.DataFrame.from_dict(records, orient="index", columns=list(COLUMNS))
+        raise ValueError(
+            "a comparison table needs at least one experiment and its result"
+        )
+    table = pd.DataFrame.from_dict(
+        records, orient="index", columns=list(COLUMNS)
+    )
     table.index.name = "model"
     return table
 
@@ -112,11 +127,16 @@ def require_in_band(experiment: Experiment, result: RunResult) -> None:
 def predicted_labels(model, x: np.ndarray) -> np.ndarray:
     """Return the digit a trained Keras model or PyTorch module predicts for each row of ``x``."""
     if hasattr(model, "predict"):
-        return np.asarray(model.predict(x, batch_size=1000, verbose=0)).argmax(axis=1)
+        return np.asarray(model.predict(x, batch_size=1000, verbose=0)).argmax(
+            axis=1
+        )
     import torch
 
     with torch.no_grad():
         logits = torch.cat(
-            [model(torch.from_numpy(x[i : i + 1000])) for i in range(0, len(x), 1000)]
+            [
+                model(torch.from_numpy(x[i : i + 1000]))
+                for i in range(0, len(x), 1000)
+            ]
         )
     return logits.argmax(dim=1).numpy()

@@ -47,16 +47,22 @@ def library_versions(framework: str) -> dict[str, str | None]:
     """Return the versions of Python and of the libraries a run in ``framework`` computes with."""
     versions = hardware.versions()
     names = [*NUMERIC_LIBRARIES, "torch" if framework == "torch" else "keras"]
-    found: dict[str, str | None] = {name: versions.get(name) for name in ["python", *names]}
+    found: dict[str, str | None] = {
+        name: versions.get(name) for name in ["python", *names]
+    }
     if framework == "keras":
         found["backend"] = _keras_backend(versions)
     return found
 
 
-def run_key(config: TrainConfig, profile: Profile, device: str, world_size: int = 1) -> str:
+def run_key(
+    config: TrainConfig, profile: Profile, device: str, world_size: int = 1
+) -> str:
     """Return the content address of a run: config, profile, data, code, versions, device."""
     if device not in ("cpu", "cuda"):
-        raise ValueError(f"a run's key needs a resolved device, 'cpu' or 'cuda', not {device!r}")
+        raise ValueError(
+            f"a run's key needs a resolved device, 'cpu' or 'cuda', not {device!r}"
+        )
     material = {
         "config": config.to_dict(),
         "profile": asdict(profile),
@@ -68,4 +74,6 @@ def run_key(config: TrainConfig, profile: Profile, device: str, world_size: int 
     }
     if world_size > 1:
         material["world_size"] = world_size
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(material, sort_keys=True).encode()
+    ).hexdigest()

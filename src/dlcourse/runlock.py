@@ -33,7 +33,9 @@ def _holder(handle) -> str:
 
 
 @contextlib.contextmanager
-def held(run_dir: Path, stop: StopFlag, say: Callable[[str], None]) -> Iterator[None]:
+def held(
+    run_dir: Path, stop: StopFlag, say: Callable[[str], None]
+) -> Iterator[None]:
     """Hold ``run_dir``'s lock for the block, waiting for another holder to let go first.
 
     A stop signal while waiting raises TrainingInterrupted.
@@ -47,8 +49,12 @@ def held(run_dir: Path, stop: StopFlag, say: Callable[[str], None]) -> Iterator[
             except BlockingIOError:
                 if attempt == 0:
                     holder = _holder(handle)
-                    say(f"{holder} is training this run in {run_dir}; waiting for it to finish")
-                raise_if_stopped(stop, "nothing was trained while waiting for the other run")
+                    say(
+                        f"{holder} is training this run in {run_dir}; waiting for it to finish"
+                    )
+                raise_if_stopped(
+                    stop, "nothing was trained while waiting for the other run"
+                )
                 time.sleep(POLL_SECONDS)
         handle.seek(0)
         handle.truncate()

@@ -46,7 +46,10 @@ class SavedRun:
     @property
     def is_full(self) -> bool:
         """True if the model trained and was tested on the whole official split."""
-        return (self.train_images, self.test_images) == (FULL_TRAIN_IMAGES, FULL_TEST_IMAGES)
+        return (self.train_images, self.test_images) == (
+            FULL_TRAIN_IMAGES,
+            FULL_TEST_IMAGES,
+        )
 
     def model_path(self) -> Path:
         """Return the saved model's file: ``NAME.keras``, or ``NAME.pt`` for PyTorch."""
@@ -54,13 +57,21 @@ class SavedRun:
             path = self.folder / f"{self.name}{suffix}"
             if path.is_file():
                 return path
-        raise SavedRunError(f"no saved model {self.name}.keras or {self.name}.pt in {self.folder}")
+        raise SavedRunError(
+            f"no saved model {self.name}.keras or {self.name}.pt in {self.folder}"
+        )
 
 
 def _number(raw: dict, key: str, path: Path) -> float:
     value = raw.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise SavedRunError(f"{path}: {key!r} must be a finite number, got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+    ):
+        raise SavedRunError(
+            f"{path}: {key!r} must be a finite number, got {value!r}"
+        )
     return value
 
 
@@ -80,20 +91,33 @@ def load(name: str, folder: str | os.PathLike[str]) -> SavedRun:
         raise SavedRunError(f"{path} must hold a JSON object")
     accuracy = _number(raw, "test_accuracy", path)
     if not 0 <= accuracy <= 1:
-        raise SavedRunError(f"{path}: test_accuracy {accuracy} is not a fraction in [0, 1]")
+        raise SavedRunError(
+            f"{path}: test_accuracy {accuracy} is not a fraction in [0, 1]"
+        )
     history = raw.get("history")
     if not isinstance(history, dict) or "loss" not in history:
-        raise SavedRunError(f"{path}: 'history' must map metric names to per-epoch values")
-    lengths = {len(values) for values in history.values() if isinstance(values, list)}
-    if len(lengths) != 1 or len(history) != sum(isinstance(v, list) for v in history.values()):
-        raise SavedRunError(f"{path}: every metric in 'history' needs one value per epoch")
+        raise SavedRunError(
+            f"{path}: 'history' must map metric names to per-epoch values"
+        )
+    lengths = {
+        len(values) for values in history.values() if isinstance(values, list)
+    }
+    if len(lengths) != 1 or len(history) != sum(
+        isinstance(v, list) for v in history.values()
+    ):
+        raise SavedRunError(
+            f"{path}: every metric in 'history' needs one value per epoch"
+        )
     return SavedRun(
         name=name,
         test_accuracy=float(accuracy),
         train_seconds=float(_number(raw, "train_seconds", path)),
         train_images=int(_number(raw, "train_images", path)),
         test_images=int(_number(raw, "test_images", path)),
-        history={metric: [float(v) for v in values] for metric, values in history.items()},
+        history={
+            metric: [float(v) for v in values]
+            for metric, values in history.items()
+        },
         folder=Path(folder),
     )
 
@@ -120,7 +144,9 @@ def comparison_table(rows: Iterable[tuple[Experiment, SavedRun]]):
         (
             e,
             run.test_accuracy,
-            ("yes" if in_band(e, run) else "no") if run.is_full else "not checked",
+            ("yes" if in_band(e, run) else "no")
+            if run.is_full
+            else "not checked",
         )
         for e, run in rows
     )

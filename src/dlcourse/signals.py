@@ -27,7 +27,9 @@ class TrainingInterrupted(Exception):
 class StopFlag:
     """Set by SIGUSR1 or SIGTERM while it is installed; checked by the runner."""
 
-    SIGNALS = tuple(s for s in (getattr(signal, "SIGUSR1", None), signal.SIGTERM) if s)
+    SIGNALS = tuple(
+        s for s in (getattr(signal, "SIGUSR1", None), signal.SIGTERM) if s
+    )
 
     def __init__(self) -> None:
         self.signal: int | None = None

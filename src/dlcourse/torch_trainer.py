@@ -77,7 +77,10 @@ class TorchTrainer:
     checkpoint_name = "checkpoint.pt"
 
     def __init__(
-        self, config: TrainConfig, device: str, layout: ProcessLayout = SINGLE_PROCESS
+        self,
+        config: TrainConfig,
+        device: str,
+        layout: ProcessLayout = SINGLE_PROCESS,
     ) -> None:
         self.config = config
         self.layout = layout
@@ -86,7 +89,9 @@ class TorchTrainer:
                 f"batch size {config.batch_size} does not split evenly over "
                 f"{layout.world_size} processes"
             )
-        self.device = torch.device(f"cuda:{layout.local_rank}" if device == "cuda" else "cpu")
+        self.device = torch.device(
+            f"cuda:{layout.local_rank}" if device == "cuda" else "cpu"
+        )
         torch.manual_seed(config.seed)
         # The bare network, saved and loaded; ``model`` may wrap it for several processes.
         self.net = models.torch_model(config.arch).to(self.device)
@@ -104,10 +109,14 @@ class TorchTrainer:
     def _optimizer(self, spec: OptimizerSpec) -> torch.optim.Optimizer:
         optim, params = torch.optim, self.model.parameters()
         if spec.name == "sgd":
-            return optim.SGD(params, lr=spec.learning_rate, momentum=spec.momentum)
+            return optim.SGD(
+                params, lr=spec.learning_rate, momentum=spec.momentum
+            )
         if spec.name == "adam":
             return optim.Adam(params, lr=spec.learning_rate, eps=spec.epsilon)
-        return optim.Adadelta(params, lr=spec.learning_rate, rho=spec.rho, eps=spec.epsilon)
+        return optim.Adadelta(
+            params, lr=spec.learning_rate, rho=spec.rho, eps=spec.epsilon
+        )
 
     def _on_device(self, array: np.ndarray) -> torch.Tensor:
         """Return the array as a tensor on the training device, converted once per run."""
@@ -152,14 +161,20 @@ class TorchTrainer:
         """Return the model's mean loss and accuracy on ``x``, ``y``."""
         inputs, targets = self._on_device(x), self._on_device(y)
         batches = (
-            (inputs[start : start + EVAL_BATCH], targets[start : start + EVAL_BATCH])
+            (
+                inputs[start : start + EVAL_BATCH],
+                targets[start : start + EVAL_BATCH],
+            )
             for start in range(0, len(inputs), EVAL_BATCH)
         )
         return loop.evaluate(self.net, batches)
 
     def save(self, path: Path) -> None:
         """Write the network's and the optimizer's state to ``path``."""
-        state = {"model": self.net.state_dict(), "optimizer": self.optimizer.state_dict()}
+        state = {
+            "model": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+        }
         # Serialised in memory first: a full disk then fails in our write, with its OSError.
         buffer = io.BytesIO()
         torch.save(state, buffer)
@@ -184,8 +199,12 @@ class TorchTrainer:
         mine = self.weights_digest()
         if self.layout.world_size == 1:
             return [mine]
-        local = torch.tensor(list(bytes.fromhex(mine)), dtype=torch.uint8, device=self.device)
-        gathered = [torch.empty_like(local) for _ in range(self.layout.world_size)]
+        local = torch.tensor(
+            list(bytes.fromhex(mine)), dtype=torch.uint8, device=self.device
+        )
+        gathered = [
+            torch.empty_like(local) for _ in range(self.layout.world_size)
+        ]
         torch.distributed.all_gather(gathered, local)
         return [bytes(t.cpu().tolist()).hex() for t in gathered]
 

@@ -25,7 +25,15 @@ from pathlib import Path
 # Text bars everywhere: a notebook shows them on stderr, with no widget scripts to load.
 from tqdm import tqdm
 
-from dlcourse import checkpoints, data, files, hardware, models, runlock, signals
+from dlcourse import (
+    checkpoints,
+    data,
+    files,
+    hardware,
+    models,
+    runlock,
+    signals,
+)
 from dlcourse.config import RunResult, TrainConfig, effective_config
 from dlcourse.files import sha256_file
 from dlcourse.inputs import Arrays, prepare_data
@@ -35,7 +43,9 @@ from dlcourse.runkeys import run_key
 from dlcourse.trainers import Trainer, make_trainer
 
 
-def load_result(run_dir: str | os.PathLike[str], key: str | None = None) -> RunResult | None:
+def load_result(
+    run_dir: str | os.PathLike[str], key: str | None = None
+) -> RunResult | None:
     """Return the finished result in ``run_dir``, marked as cached, or None if there is none.
 
     Raises a CheckpointError if the result is unreadable, altered or inconsistent, its weights
@@ -80,9 +90,13 @@ def _start(
     trainer = make_trainer(config, device, layout)
     if layout.is_main:
         for leftover in checkpoints.remove_leftovers(run_dir, trainer):
-            say(f"removed {leftover.name}, left by a run that was killed while writing it")
+            say(
+                f"removed {leftover.name}, left by a run that was killed while writing it"
+            )
     try:
-        start_epoch, history = checkpoints.read_checkpoint(run_dir, key, config, trainer)
+        start_epoch, history = checkpoints.read_checkpoint(
+            run_dir, key, config, trainer
+        )
     except checkpoints.DamagedCheckpointError as err:
         say(f"refusing the checkpoint: {err}; training again from epoch 1")
         trainer.barrier()
@@ -93,7 +107,11 @@ def _start(
 
 
 def _epoch_record(
-    epoch: int, trained: tuple[float, float], tested: tuple[float, float], seconds: float, n: int
+    epoch: int,
+    trained: tuple[float, float],
+    tested: tuple[float, float],
+    seconds: float,
+    n: int,
 ) -> dict:
     """Return one epoch's line of the history."""
     (loss, accuracy), (val_loss, val_accuracy) = trained, tested
@@ -149,7 +167,11 @@ def train(
         key = run_key(config, profile, device, layout.world_size)
         if layout.is_main:
             files.require_writable_dir(run_dir, "the run directory")
-        lock = runlock.held(run_dir, stop, say) if layout.is_main else contextlib.nullcontext()
+        lock = (
+            runlock.held(run_dir, stop, say)
+            if layout.is_main
+            else contextlib.nullcontext()
+        )
         with lock:
             done = _reusable_result(run_dir, key, layout, say)
             if done is not None:
@@ -191,50 +213,78 @@ def _train_in(
 ) -> RunResult:
     """Train from the checkpoint in ``run_dir`` (if any) to the end; return the result."""
     trainer, start_epoch, history = _start(
-        run_dir, key, config, device, layout, lambda line: say(f"{name}: {line}")
+        run_dir,
+        key,
+        config,
+        device,
+        layout,
+        lambda line: say(f"{name}: {line}"),
     )
     if start_epoch:
         say(f"{name}: resuming after epoch {start_epoch} of {config.epochs}")
     if layout.world_size > 1:
-        say(f"{name}: {layout.world_size} processes share each batch of {config.batch_size}")
+        say(
+            f"{name}: {layout.world_size} processes share each batch of {config.batch_size}"
+        )
     log_file = (
-        open(run_dir / "train.log", "a", encoding="utf-8")  # noqa: SIM115 - closed below
+        # Closed below.
+        open(run_dir / "train.log", "a", encoding="utf-8")
         if layout.is_main
         else contextlib.nullcontext()
     )
     with log_file:
         for epoch in range(start_epoch, config.epochs):
             if stop:
-                say(f"{name}: stopped by signal {stop.signal} before epoch {epoch + 1}")
-                signals.raise_if_stopped(stop, f"{epoch} epoch(s) are checkpointed in {run_dir}")
+                say(
+                    f"{name}: stopped by signal {stop.signal} before epoch {epoch + 1}"
+                )
+                signals.raise_if_stopped(
+                    stop, f"{epoch} epoch(s) are checkpointed in {run_dir}"
+                )
             began = time.perf_counter()
             with tqdm(
                 total=-(-len(arrays.x_train) // config.batch_size),
                 desc=f"{name} epoch {epoch + 1}/{config.epochs}",
                 unit="batch",
-                disable=(not progress or not layout.is_main) if progress is not None else None,
+                disable=(not progress or not layout.is_main)
+                if progress is not None
+                else None,
                 file=sys.stderr,
                 leave=False,
             ) as bar:
                 trained = trainer.train_epoch(arrays, epoch, stop, bar)
             if trained is None:
-                say(f"{name}: stopped by signal {stop.signal} in epoch {epoch + 1}")
-                signals.raise_if_stopped(stop, f"{epoch} epoch(s) are checkpointed in {run_dir}")
+                say(
+                    f"{name}: stopped by signal {stop.signal} in epoch {epoch + 1}"
+                )
+                signals.raise_if_stopped(
+                    stop, f"{epoch} epoch(s) are checkpointed in {run_dir}"
+                )
             tested = trainer.evaluate(arrays.x_test, arrays.y_test)
             seconds = time.perf_counter() - began
-            record = _epoch_record(epoch + 1, trained, tested, seconds, len(arrays.x_train))
+            record = _epoch_record(
+                epoch + 1, trained, tested, seconds, len(arrays.x_train)
+            )
             history.append(record)
             line = _log_line(name, config.epochs, record)
-            gpu = hardware.nvidia_smi() if device == "cuda" and layout.is_main else None
+            gpu = (
+                hardware.nvidia_smi()
+                if device == "cuda" and layout.is_main
+                else None
+            )
             if gpu:
                 line += f" | GPU {gpu}"
             say(line)
             if layout.is_main:
                 log_file.write(line + "\n")
                 log_file.flush()
-                checkpoints.write_checkpoint(run_dir, key, trainer, epoch + 1, history)
+                checkpoints.write_checkpoint(
+                    run_dir, key, trainer, epoch + 1, history
+                )
             trainer.barrier()
-    signals.raise_if_stopped(stop, f"all {config.epochs} epochs are checkpointed in {run_dir}")
+    signals.raise_if_stopped(
+        stop, f"all {config.epochs} epochs are checkpointed in {run_dir}"
+    )
 
     weights = run_dir / trainer.weights_name
     digests = trainer.rank_digests()

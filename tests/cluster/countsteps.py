@@ -33,16 +33,28 @@ def main() -> int:
 
     stop_requested = []
     for signum in (signal.SIGUSR1, signal.SIGTERM):
-        signal.signal(signum, lambda number, frame: stop_requested.append(number))
+        signal.signal(
+            signum, lambda number, frame: stop_requested.append(number)
+        )
 
     checkpoint = args.out / "checkpoint.json"
-    state = json.loads(checkpoint.read_text()) if checkpoint.exists() else {"step": 0, "total": 0}
+    state = (
+        json.loads(checkpoint.read_text())
+        if checkpoint.exists()
+        else {"step": 0, "total": 0}
+    )
     while state["step"] < args.steps:
         time.sleep(args.step_seconds)
-        state = {"step": state["step"] + 1, "total": state["total"] + state["step"] ** 2}
+        state = {
+            "step": state["step"] + 1,
+            "total": state["total"] + state["step"] ** 2,
+        }
         if stop_requested:
             atomic_write(checkpoint, json.dumps(state).encode())
-            print(f"stopped at step {state['step']}: checkpoint written", flush=True)
+            print(
+                f"stopped at step {state['step']}: checkpoint written",
+                flush=True,
+            )
             return EXIT_RESUMABLE
     atomic_write(args.out / "result.json", json.dumps(state).encode())
     print(f"finished {state['step']} steps", flush=True)

@@ -22,23 +22,47 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-DEBIAN_PACKAGES = ("munge", "slurm-wlm", "slurmctld", "slurmd", "slurm-client", "slurm-wlm-torque")
-PROGRAMS = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "scontrol", "sinfo", "qsub")
+DEBIAN_PACKAGES = (
+    "munge",
+    "slurm-wlm",
+    "slurmctld",
+    "slurmd",
+    "slurm-client",
+    "slurm-wlm-torque",
+)
+PROGRAMS = (
+    "munged",
+    "mungekey",
+    "slurmctld",
+    "slurmd",
+    "sbatch",
+    "scontrol",
+    "sinfo",
+    "qsub",
+)
 PARTITION = "workq"
 # Daemons live in /usr/sbin, which a non-login PATH may lack.
-SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+SEARCH_PATH = os.pathsep.join(
+    [os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]
+)
 
 
 def missing_programs() -> list[str]:
     """Return the programs the cluster needs that are not installed."""
-    return [name for name in PROGRAMS if shutil.which(name, path=SEARCH_PATH) is None]
+    return [
+        name
+        for name in PROGRAMS
+        if shutil.which(name, path=SEARCH_PATH) is None
+    ]
 
 
 def program(name: str) -> str:
     """Return the full path of an installed program."""
     found = shutil.which(name, path=SEARCH_PATH)
     if found is None:
-        raise FileNotFoundError(f"{name} is not installed (Debian: {' '.join(DEBIAN_PACKAGES)})")
+        raise FileNotFoundError(
+            f"{name} is not installed (Debian: {' '.join(DEBIAN_PACKAGES)})"
+        )
     return found
 
 
@@ -49,9 +73,15 @@ def node_line() -> str:
     ).stdout
     first = measured.splitlines()[0]
     # Slurm requires NodeName to be the short host name slurmd runs on.
-    words = [w for w in first.split() if not w.startswith(("NodeName=", "UpTime="))]
+    words = [
+        w for w in first.split() if not w.startswith(("NodeName=", "UpTime="))
+    ]
     return " ".join(
-        [f"NodeName={socket.gethostname().split('.')[0]}", "NodeAddr=127.0.0.1", *words]
+        [
+            f"NodeName={socket.gethostname().split('.')[0]}",
+            "NodeAddr=127.0.0.1",
+            *words,
+        ]
     )
 
 
@@ -150,7 +180,9 @@ class LocalSlurm:
             if done.returncode == 0 and state in ("idle", "mixed", "allocated"):
                 return
             time.sleep(1)
-        raise RuntimeError(f"the Slurm node did not come up (state {state!r}):\n{self.logs()}")
+        raise RuntimeError(
+            f"the Slurm node did not come up (state {state!r}):\n{self.logs()}"
+        )
 
     def logs(self) -> str:
         """Return the tails of the daemons' logs, for error messages."""
@@ -166,7 +198,9 @@ class LocalSlurm:
         """Cancel every job, then stop the daemons by the PIDs in their pid files."""
         if self.conf.exists() and (self.root / "slurmctld.pid").exists():
             subprocess.run(
-                [program("scancel"), "--full", "--user=root"], env=self.env(), capture_output=True
+                [program("scancel"), "--full", "--user=root"],
+                env=self.env(),
+                capture_output=True,
             )
         for pid_file in ("slurmd.pid", "slurmctld.pid", "munge/munged.pid"):
             _stop_pid_file(self.root / pid_file)
@@ -176,7 +210,9 @@ def _run(*argv: str, env: dict[str, str] | None = None) -> None:
     """Run a daemon's start command, which forks and returns; raise with its output if it fails."""
     done = subprocess.run(argv, capture_output=True, text=True, env=env)
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stdout}{done.stderr}")
+        raise RuntimeError(
+            f"{' '.join(argv)} failed:\n{done.stdout}{done.stderr}"
+        )
 
 
 def _stop_pid_file(path: Path, timeout: float = 15.0) -> None:
