@@ -54,6 +54,9 @@ TEX_PACKAGES = (
     "fonts-dejavu-core",
 )
 PDF = "dlcourse.pdf"
+# The chapters' kernels draw figures at twice the pixels of their size on the page
+# (IPython's "retina" PNG, its width set to half), sharp on dense screens and in the PDF.
+KERNEL_CONFIG = 'c.InlineBackend.figure_formats = {"retina"}\n'
 # Debian's chromium, the browser the browser tests drive (Playwright's own download fails here).
 CHROMIUM = Path("/usr/bin/chromium")
 # A reader's environment for the downloaded examples: the frameworks, the wheel, and what runs
@@ -115,6 +118,16 @@ def stack(session: nox.Session) -> dict[str, str]:
         "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"),
     }
     return env
+
+
+def kernel_settings(env: dict[str, str]) -> None:
+    """Point the chapters' IPython kernels at the book's ``KERNEL_CONFIG``."""
+    ipython = BUILD / "ipython"
+    config = ipython / "profile_default" / "ipython_kernel_config.py"
+    if not config.is_file() or config.read_text() != KERNEL_CONFIG:
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(KERNEL_CONFIG)
+    env["IPYTHONDIR"] = str(ipython)
 
 
 def run(
@@ -243,6 +256,7 @@ def book(session: nox.Session) -> None:
     env["DLCOURSE_CACHE"] = os.environ.get(
         "DLCOURSE_CACHE", str(BUILD / "runs")
     )
+    kernel_settings(env)
     # The execution caches know a page by its own code; what it imports or reads, they cannot see.
     digest_file = BUILD / ".execution-digest"
     digest = _execution_digest()
@@ -318,6 +332,9 @@ def _execution_digest() -> dict[str, str]:
     digests["the installed packages"] = hashlib.sha256(
         "\n".join(packages).encode()
     ).hexdigest()
+    digests["the kernels' settings"] = hashlib.sha256(
+        KERNEL_CONFIG.encode()
+    ).hexdigest()
     return digests
 
 
@@ -347,6 +364,7 @@ def pdf(session: nox.Session) -> None:
     env["DLCOURSE_CACHE"] = os.environ.get(
         "DLCOURSE_CACHE", str(BUILD / "runs")
     )
+    kernel_settings(env)
     started = time.monotonic()
     run(
         session,

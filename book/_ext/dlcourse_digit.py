@@ -116,8 +116,9 @@ def export_network(model_path: Path, folder: Path) -> Path:
 
 def serve_script(app: Sphinx) -> None:
     """Have Sphinx copy the page's script and style sheet into ``_static``."""
-    if app.builder.format == "html":
-        app.config.html_static_path.append(str(STATIC))
+    static = app.config.html_static_path
+    if app.builder.format == "html" and str(STATIC) not in static:
+        static.append(str(STATIC))
 
 
 def add_script(
