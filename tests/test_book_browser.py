@@ -3,7 +3,9 @@
 Run by ``nox -s browser`` after ``nox -s book`` (``pytest -m browser``). The HTML is served from
 127.0.0.1 and every page of the table of contents, gallery included, is opened once: it must
 load with no console error and no failed request, show every image, link only to pages and
-anchors that exist, render its formulas, and ask nothing of any other host.
+anchors that exist, render its formulas, and ask nothing of any other host. Each page is then
+checked for colour contrast in the light and in the dark theme, by axe-core (the accessibility
+engine, fetched from npm), and for code blocks that would scroll sideways in a 1280 px window.
 """
 
 from __future__ import annotations
@@ -11,7 +13,12 @@ from __future__ import annotations
 import functools
 import html
 import http.server
+import json
 import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -50,6 +57,20 @@ MATH = """async () => {
     };
 }"""
 LINKS = "() => [...document.querySelectorAll('a[href]')].map(a => a.href)"
+# axe-core from npm, fetched once beside the build: the WCAG checks browsers' tools run.
+AXE = "axe-core@4"
+AXE_DIR = bookpages.ROOT / "_build" / "vendor" / "axe-core"
+# Text against its background: WCAG 2 AA, 4.5:1 (3:1 for large text), as axe measures it.
+CONTRAST = """async () => {
+    const result = await axe.run(document, {runOnly: ["color-contrast"]});
+    return result.violations.flatMap(v => v.nodes.map(n =>
+        n.target.join(" ") + ": " + n.any.map(a => a.message).join("; ")));
+}"""
+# Code blocks wider than their box, which a reader would have to scroll sideways.
+SCROLLING_CODE = """() => [...document.querySelectorAll("div.highlight pre")]
+    .filter(pre => pre.offsetParent !== null && pre.scrollWidth > pre.clientWidth + 1)
+    .map(pre => pre.textContent.split("\\n")
+        .reduce((a, b) => (b.length > a.length ? b : a), "").trim().slice(0, 90))"""
 
 
 def toc_pages() -> list[str]:
@@ -195,6 +216,36 @@ class Reader:
         )
 
 
+def fetch_axe() -> Path:
+    """Return axe-core's browser script, fetched with ``npm pack`` unless already there."""
+    script = AXE_DIR / "axe.min.js"
+    stamp = AXE_DIR / ".npm-package"
+    if script.is_file() and stamp.is_file() and stamp.read_text() == AXE:
+        return script
+    if shutil.which("npm") is None:
+        pytest.fail(f"npm is needed to fetch {AXE}, which checks the contrast")
+    with tempfile.TemporaryDirectory() as scratch:
+        packed = subprocess.run(
+            ["npm", "pack", AXE, "--pack-destination", scratch, "--json"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        tarball = Path(scratch) / json.loads(packed.stdout)[0]["filename"]
+        with tarfile.open(tarball) as tar:
+            tar.extractall(scratch, filter="data")
+        AXE_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(scratch) / "package" / "axe.min.js", script)
+    stamp.write_text(AXE)
+    return script
+
+
+@pytest.fixture(scope="session")
+def axe() -> str:
+    """Return the text of axe-core's script, to add to a page."""
+    return fetch_axe().read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="session")
 def reader(site, chromium):
     """Yield a Reader in one Chromium context and one tab, for the whole session."""
@@ -224,3 +275,55 @@ def test_search_finds_dropout(reader):
     ]
     assert any("book/dropout.html" in href for href in found), found
     assert not problems, "search.html:\n  " + "\n  ".join(problems)
+
+
+@pytest.fixture(scope="session", params=["light", "dark"])
+def themed_tab(request, site, chromium):
+    """Yield a tab whose system setting is the light or the dark theme, and the theme."""
+    context = chromium.new_context(
+        viewport={"width": 1280, "height": 800}, color_scheme=request.param
+    )
+    context.route(
+        re.compile(r"^https?://(?!127\.0\.0\.1[:/])"),
+        lambda route: route.abort(),
+    )
+    yield context.new_page(), request.param
+    context.close()
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_text_keeps_its_contrast_in_both_themes(themed_tab, site, axe, page):
+    tab, theme = themed_tab
+    tab.goto(site + page, wait_until="networkidle")
+    # The theme follows the system setting (default_mode: auto).
+    assert tab.evaluate("document.documentElement.dataset.theme") == theme
+    tab.add_script_tag(content=axe)
+    low = tab.evaluate(CONTRAST)
+    assert not low, f"{page}, {theme} theme:\n  " + "\n  ".join(low[:10])
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_no_code_block_scrolls_sideways(reader, page):
+    reader.open(page)
+    reader.tab.set_viewport_size({"width": 1280, "height": 800})
+    wide = reader.tab.evaluate(SCROLLING_CODE)
+    assert not wide, (
+        f"{page}: {len(wide)} block(s) scroll, widest lines:\n  "
+        + ("\n  ".join(wide[:10]))
+    )
+
+
+# The search controls a reader can see: one, at any width.
+VISIBLE_SEARCH = """() => [...document.querySelectorAll(
+    "form.bd-search, .search-button-field, .search-button")]
+    .filter(e => e.offsetParent !== null).length"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_one_search_box(reader, width):
+    reader.tab.set_viewport_size({"width": width, "height": 800})
+    reader.open("book/welcome.html")
+    try:
+        assert reader.tab.evaluate(VISIBLE_SEARCH) == 1
+    finally:
+        reader.tab.set_viewport_size({"width": 1280, "height": 720})

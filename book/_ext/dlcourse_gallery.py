@@ -1,8 +1,18 @@
-"""What sphinx-gallery does between two examples, which all run in the build's one process."""
+"""The gallery: what sphinx-gallery does between examples, their order, one contents list.
+
+All examples run in the build's one process: :func:`reset_keras_policy` runs between two.
+:class:`CourseOrder` sorts them as the chapters use them. As a Sphinx extension, this module
+also drops the toctrees sphinx-gallery writes into its index pages: ``_toc.yml`` lists the
+examples, and with both the sidebar listed every example four times.
+"""
 
 from __future__ import annotations
 
+import re
 import sys
+
+# A toctree directive with its options and entries: the indented or blank lines after it.
+TOCTREE = re.compile(r"^\.\. toctree::\n(?:(?:[ \t]+.*)?\n)*", re.MULTILINE)
 
 
 def reset_keras_policy(gallery_conf, fname) -> None:
@@ -48,3 +58,20 @@ class CourseOrder:
     def __repr__(self) -> str:
         # sphinx-gallery keeps the key's repr in the environment: a stable one, no rebuild.
         return f"<{type(self).__name__}>"
+
+
+def drop_gallery_toctrees(app, docname: str, source: list[str]) -> None:
+    """Remove sphinx-gallery's toctrees from its index pages, before Sphinx reads them."""
+    gallery_dirs = app.config.sphinx_gallery_conf.get("gallery_dirs", [])
+    if isinstance(gallery_dirs, str):
+        gallery_dirs = [gallery_dirs]
+    if docname.endswith("/index") and any(
+        docname.startswith(folder.rstrip("/") + "/") for folder in gallery_dirs
+    ):
+        source[0] = TOCTREE.sub("", source[0])
+
+
+def setup(app) -> dict:
+    """Register the hook that leaves the gallery's contents to ``_toc.yml``."""
+    app.connect("source-read", drop_gallery_toctrees)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
