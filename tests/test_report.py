@@ -85,7 +85,7 @@ def test_comparison_table_rows_and_columns():
     ]
     assert list(table.index) == [SOFTMAX.title, experiments.get("cnn").title]
     first = table.loc[SOFTMAX.title]
-    assert first.tolist() == ["91.7%", "91.72%", "91.4–92%", "yes"]
+    assert first.tolist() == ["91.7%", "91.72%", "91.4–92%", report.IN_BAND]
     # The cnn row holds a softmax config: not the experiment as configured, so not judged.
     assert (
         table.loc[experiments.get("cnn").title, "in band"]
@@ -98,7 +98,7 @@ def test_comparison_table_says_when_a_result_is_not_checked():
     assert table.iloc[0]["in band"] == "not checked (smoke profile)"
     assert table.iloc[0]["this build"] == "80.00%"
     outside = report.comparison_table([(SOFTMAX, _result(0.90))])
-    assert outside.iloc[0]["in band"] == "no"
+    assert outside.iloc[0]["in band"] == report.OUT_OF_BAND
 
 
 def test_comparison_table_shows_the_seed_text_of_an_approximate_result():
@@ -106,7 +106,7 @@ def test_comparison_table_shows_the_seed_text_of_an_approximate_result():
     result = _result(0.996, config=expanded.config.to_dict())
     table = report.comparison_table([(expanded, result)])
     assert table.iloc[0]["2018 course"] == "≈99.6%"
-    assert table.iloc[0]["in band"] == "yes"
+    assert table.iloc[0]["in band"] == report.IN_BAND
 
 
 def test_comparison_table_needs_rows():

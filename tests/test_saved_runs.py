@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dlcourse import experiments, saved_runs
+from dlcourse import experiments, report, saved_runs
 from dlcourse.saved_runs import SavedRunError
 
 HISTORY = {"loss": [0.5, 0.3], "accuracy": [0.9, 0.95], "val_loss": [0.4, 0.35]}
@@ -46,11 +46,11 @@ def test_comparison_table_checks_the_band(tmp_path):
     inside = saved_runs.load("cnn", _save(tmp_path))
     table = saved_runs.comparison_table([(experiments.get("cnn"), inside)])
     row = table.loc[experiments.get("cnn").title]
-    assert list(row) == ["99.23%", "99.25%", "98.93–99.53%", "yes"]
+    assert list(row) == ["99.23%", "99.25%", "98.93–99.53%", report.IN_BAND]
     outside = saved_runs.load("cnn", _save(tmp_path, test_accuracy=0.97))
     assert not experiments.in_band(experiments.get("cnn"), outside)
     table = saved_runs.comparison_table([(experiments.get("cnn"), outside)])
-    assert table.iloc[0]["in band"] == "no"
+    assert table.iloc[0]["in band"] == report.OUT_OF_BAND
 
 
 def test_missing_run_names_the_file_and_what_to_run(tmp_path):

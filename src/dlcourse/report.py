@@ -11,6 +11,8 @@ from dlcourse.experiments import Experiment, in_band
 from dlcourse.profiles import PROFILES
 
 COLUMNS = ("2018 course", "this build", "band", "in band")
+# The verdicts, marked so that a reader sees them at a glance.
+IN_BAND, OUT_OF_BAND = "✓ yes", "✗ no"
 
 
 class ResultOutOfBand(AssertionError):
@@ -68,12 +70,12 @@ def machine_text(result: RunResult) -> str:
 
 
 def in_band_text(experiment: Experiment, result: RunResult) -> str:
-    """Return 'yes' or 'no', or say that a cut-down profile's result is not checked."""
+    """Return IN_BAND or OUT_OF_BAND, or say that a cut-down profile's result is unchecked."""
     if not is_full_fidelity(result):
         return f"not checked ({result.profile} profile)"
     if not is_comparable(experiment, result):
         return "not checked (another configuration)"
-    return "yes" if in_band(experiment, result) else "no"
+    return IN_BAND if in_band(experiment, result) else OUT_OF_BAND
 
 
 def seed_table(rows: Iterable[tuple[Experiment, float, str]]):
@@ -100,7 +102,7 @@ def seed_table(rows: Iterable[tuple[Experiment, float, str]]):
     table = pd.DataFrame.from_dict(
         records, orient="index", columns=list(COLUMNS)
     )
-    table.index.name = "model"
+    # No name on the index: pandas would give it a header row of its own, empty but for it.
     return table
 
 

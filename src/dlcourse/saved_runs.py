@@ -144,7 +144,7 @@ def comparison_table(rows: Iterable[tuple[Experiment, SavedRun]]):
         (
             e,
             run.test_accuracy,
-            ("yes" if in_band(e, run) else "no")
+            (report.IN_BAND if in_band(e, run) else report.OUT_OF_BAND)
             if run.is_full
             else "not checked",
         )
