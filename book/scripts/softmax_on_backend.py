@@ -1,7 +1,8 @@
-"""Train softmax regression on MNIST with Keras on the backend named by KERAS_BACKEND.
+"""Train softmax regression on MNIST with Keras on the backend named by
+KERAS_BACKEND.
 
-Usage: KERAS_BACKEND=torch python softmax_on_backend.py [EPOCHS]
-Prints one line of JSON: the backend, test accuracy and loss, training time.
+Usage: KERAS_BACKEND=torch python softmax_on_backend.py [EPOCHS] Prints one line
+of JSON: the backend, test accuracy and loss, training time.
 """
 
 import json

@@ -18,7 +18,8 @@ def step(z: np.ndarray) -> np.ndarray:
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """Return 1 / (1 + exp(-z)), computed without overflow for large |z|."""
     z = np.asarray(z, dtype=float)
-    # exp of a non-positive number never overflows; pick the form that needs only that.
+    # exp of a non-positive number never overflows; pick the form that needs
+    # only that.
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 

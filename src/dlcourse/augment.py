@@ -9,7 +9,9 @@ ONE_PIXEL_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
 
 
 def shift_images(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Return images (n, h, w) moved by ``rows`` down and ``cols`` right, filled with zeros."""
+    """Return images (n, h, w) moved by ``rows`` down and ``cols`` right, filled
+    with zeros.
+    """
     shifted = np.zeros_like(images)
     height, width = images.shape[1:3]
     if abs(rows) >= height or abs(cols) >= width:
@@ -25,9 +27,11 @@ def shift_images(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
 def expand_with_shifts(
     images: np.ndarray, labels: np.ndarray, shifts=ONE_PIXEL_SHIFTS
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return the images followed by one shifted copy per shift, with their labels.
+    """Return the images followed by one shifted copy per shift, with their
+    labels.
 
-    With the default four one-pixel shifts, 60,000 training images become 300,000.
+    With the default four one-pixel shifts, 60,000 training images become
+    300,000.
     """
     copies = [images] + [
         shift_images(images, rows, cols) for rows, cols in shifts

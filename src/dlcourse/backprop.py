@@ -65,7 +65,9 @@ class Cache:
 
 
 def forward(mlp: MLP, x: np.ndarray) -> tuple[np.ndarray, Cache]:
-    """Return the network's outputs (logits; the last layer has no activation) and the cache."""
+    """Return the network's outputs (logits; the last layer has no activation)
+    and the cache.
+    """
     f = activations.ACTIVATIONS[mlp.activation].function
     cache = Cache(inputs=[], pre_activations=[])
     a = x
@@ -87,10 +89,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def softmax_cross_entropy(
     logits: np.ndarray, labels: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """Return the mean cross-entropy of softmax(logits) against integer labels, and its gradient."""
+    """Return the mean cross-entropy of softmax(logits) against integer labels,
+    and its gradient.
+    """
     n = len(labels)
     shifted = logits - logits.max(axis=1, keepdims=True)
-    # log softmax = z - log(sum(exp z)), computed so that no probability underflows to log(0).
+    # log softmax = z - log(sum(exp z)), computed so that no probability
+    # underflows to log(0).
     log_probabilities = shifted - np.log(
         np.exp(shifted).sum(axis=1, keepdims=True)
     )
@@ -105,11 +110,14 @@ def softmax_cross_entropy(
 def backward(
     mlp: MLP, cache: Cache, grad_output: np.ndarray
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Return the loss's gradients for every weight matrix and bias, given d loss / d output."""
+    """Return the loss's gradients for every weight matrix and bias, given d
+    loss / d output.
+    """
     df = activations.ACTIVATIONS[mlp.activation].derivative
     grad_weights: list[np.ndarray] = [np.empty(0)] * len(mlp.weights)
     grad_biases: list[np.ndarray] = [np.empty(0)] * len(mlp.biases)
-    delta = grad_output  # d loss / d z of the current layer, from the last layer down
+    # d loss / d z of the current layer, from the last layer down
+    delta = grad_output
     for layer in reversed(range(len(mlp.weights))):
         grad_weights[layer] = cache.inputs[layer].T @ delta
         grad_biases[layer] = delta.sum(axis=0)
@@ -153,7 +161,9 @@ def train(
     learning_rate: float,
     seed: int = 0,
 ) -> list[float]:
-    """Train ``mlp`` in place by mini-batch gradient descent; return the mean loss of each epoch."""
+    """Train ``mlp`` in place by mini-batch gradient descent; return the mean
+    loss of each epoch.
+    """
     rng = np.random.default_rng(seed)
     epoch_losses = []
     for _ in range(epochs):

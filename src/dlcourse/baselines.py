@@ -30,9 +30,11 @@ class Split:
 def mnist_subset(
     mnist: data.MNIST, n_train: int, n_test: int | None = None, *, seed: int = 0
 ) -> Split:
-    """Return ``n_train`` random training images and the first ``n_test`` test images (or all).
+    """Return ``n_train`` random training images and the first ``n_test`` test
+    images (or all).
 
-    Asked for more images than ``mnist`` holds (a cut-down profile's subset), it takes them all.
+    Asked for more images than ``mnist`` holds (a cut-down profile's subset), it
+    takes them all.
     """
     rng = np.random.default_rng(seed)
     n_train = min(n_train, len(mnist.train_images))
@@ -53,7 +55,9 @@ def mnist_subset(
 
 
 def classifiers(seed: int = 0) -> dict[str, ClassifierMixin]:
-    """Return the four classical classifiers compared on MNIST, by name, untrained."""
+    """Return the four classical classifiers compared on MNIST, by name,
+    untrained.
+    """
     return {
         # Least squares onto the one-hot labels, one linear function per digit.
         "linear model": RidgeClassifier(alpha=1.0),
@@ -77,7 +81,9 @@ class Score:
 
 
 def evaluate(name: str, model: ClassifierMixin, split: Split) -> Score:
-    """Return the score of ``model`` after training it on the split's training data."""
+    """Return the score of ``model`` after training it on the split's training
+    data.
+    """
     start = time.perf_counter()
     model.fit(split.x_train, split.y_train)
     trained = time.perf_counter()

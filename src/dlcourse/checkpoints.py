@@ -135,7 +135,9 @@ def read_checkpoint(
 def write_checkpoint(
     run_dir: Path, key: str, trainer: Trainer, epoch: int, history: list[dict]
 ) -> None:
-    """Save the trainer's state after ``epoch`` epochs, then the state file that vouches for it."""
+    """Save the trainer's state after ``epoch`` epochs, then the state file that
+    vouches for it.
+    """
     weights = run_dir / trainer.checkpoint_name
     trainer.save(weights)
     state = {

@@ -277,7 +277,9 @@ def quote_words(words: Sequence[str]) -> str:
 
 
 def render_jobscript(spec: JobSpec) -> str:
-    """Return the bash batch script, for Slurm or PBS, that runs ``spec.command``."""
+    """Return the bash batch script, for Slurm or PBS, that runs
+    ``spec.command``.
+    """
     lines = ["#!/bin/bash", SUBMIT_HINTS[spec.scheduler]]
     lines += (
         _slurm_directives(spec)

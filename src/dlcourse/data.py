@@ -257,12 +257,16 @@ def parse_idx(payload: bytes, spec: IdxFile, source: Path) -> np.ndarray:
 
 
 def check_payload_hash(payload: bytes, spec: IdxFile, source: Path) -> None:
-    """Raise DataError unless the payload is byte-identical to the original MNIST file."""
+    """Raise DataError unless the payload is byte-identical to the original
+    MNIST file.
+    """
     digest = hashlib.sha256(payload).hexdigest()
     if digest != spec.sha256:
         raise DataError(
-            f"{source}: SHA-256 of the decompressed data is {digest}, expected {spec.sha256}; "
-            "the file is damaged or not the original MNIST: delete it and fetch it again"
+            f"{source}: SHA-256 of the decompressed data is {digest}, "
+            f"expected {spec.sha256}; "
+            "the file is damaged or not the original MNIST: delete it and "
+            "fetch it again"
         )
 
 
@@ -489,10 +493,12 @@ def validation_split(
     n_train: int | None = None,
     seed=0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return ``(x_train, y_train, x_val, y_val)``: a seeded shuffle, validation images first.
+    """Return ``(x_train, y_train, x_val, y_val)``: a seeded shuffle, validation
+    images first.
 
-    The first ``n_validation`` of the shuffled images validate; the next ``n_train`` (all the
-    rest by default) train, so the two never share an image and every run draws the same split.
+    The first ``n_validation`` of the shuffled images validate; the next
+    ``n_train`` (all the rest by default) train, so the two never share an image
+    and every run draws the same split.
     """
     if len(images) != len(labels):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")

@@ -92,16 +92,19 @@ def explain(err: OSError, path: Path) -> str:
 
 
 def atomic_write(path: Path, payload: bytes | Callable[[Path], None]) -> None:
-    """Write ``payload`` to ``path`` so that readers see the old file or the new, never half.
+    """Write ``payload`` to ``path`` so that readers see the old file or the
+    new, never half.
 
-    ``payload`` is the bytes to write, or a function that writes the file at the path it is
-    given (a framework's own ``save``); that path keeps ``path``'s suffix. A fault of the place
-    (full, read-only, not a directory, ...) raises ``StorageError``; nothing is left behind.
+    ``payload`` is the bytes to write, or a function that writes the file at the
+    path it is given (a framework's own ``save``); that path keeps ``path``'s
+    suffix. A fault of the place (full, read-only, not a directory, ...) raises
+    ``StorageError``; nothing is left behind.
     """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # A name unique to this call: two writers of one file never share a temporary.
+        # A name unique to this call: two writers of one file never share a
+        # temporary.
         fd, tmp = tempfile.mkstemp(
             dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix
         )

@@ -44,8 +44,11 @@ def mse_gradients(
 
 
 def least_squares(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-    """Return the weights and bias that minimise the squared error, from the normal equations."""
-    # A column of ones turns the bias into one more weight: solve (AᵀA) θ = Aᵀy for θ = (w, b).
+    """Return the weights and bias that minimise the squared error, from the
+    normal equations.
+    """
+    # A column of ones turns the bias into one more weight: solve (AᵀA) θ = Aᵀy
+    # for θ = (w, b).
     a = np.column_stack([x, np.ones(len(x))])
     theta = np.linalg.solve(a.T @ a, a.T @ y)
     return theta[:-1], float(theta[-1])
@@ -73,10 +76,12 @@ def gradient_descent(
     batch_size: int | None = None,
     seed: int = 0,
 ) -> DescentResult:
-    """Return the result of fitting y ≈ x·w + b by gradient descent on the mean squared error.
+    """Return the result of fitting y ≈ x·w + b by gradient descent on the mean
+    squared error.
 
-    ``batch_size=None`` uses every example in each update (batch gradient descent), 1 uses one
-    (stochastic), anything between a mini-batch. The examples are shuffled every epoch.
+    ``batch_size=None`` uses every example in each update (batch gradient
+    descent), 1 uses one (stochastic), anything between a mini-batch. The
+    examples are shuffled every epoch.
     """
     n = len(y)
     batch_size = n if batch_size is None else batch_size

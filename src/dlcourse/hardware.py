@@ -119,7 +119,9 @@ def provenance(device: str, framework: str) -> dict[str, object]:
 
 
 def nvidia_smi() -> str | None:
-    """Return one line of GPU utilisation and memory from nvidia-smi, or None without it."""
+    """Return one line of GPU utilisation and memory from nvidia-smi, or None
+    without it.
+    """
     if shutil.which("nvidia-smi") is None:
         return None
     query = "--query-gpu=name,utilization.gpu,memory.used,memory.total"

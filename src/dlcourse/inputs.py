@@ -62,7 +62,9 @@ def prepare_data(
 
 
 def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
-    """Return the order in which epoch ``epoch`` visits ``n`` examples; the same on every run."""
+    """Return the order in which epoch ``epoch`` visits ``n`` examples; the same
+    on every run.
+    """
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 

@@ -18,7 +18,9 @@ Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 def train_epoch(
     model: torch.nn.Module, batches: Batches, optimizer: torch.optim.Optimizer
 ) -> tuple[float, float]:
-    """Take one optimizer step per batch; return the mean training loss and accuracy."""
+    """Take one optimizer step per batch; return the mean training loss and
+    accuracy.
+    """
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     for x, y in batches:

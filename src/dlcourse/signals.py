@@ -25,7 +25,7 @@ class TrainingInterrupted(Exception):
 
 
 class StopFlag:
-    """Set by SIGUSR1 or SIGTERM while it is installed; checked by the runner."""
+    """Set by SIGUSR1 or SIGTERM while installed; checked by the runner."""
 
     SIGNALS = tuple(
         s for s in (getattr(signal, "SIGUSR1", None), signal.SIGTERM) if s
@@ -41,7 +41,9 @@ class StopFlag:
         self.signal = signum
 
     def install(self) -> dict:
-        """Catch the stop signals from now on; return the handlers they had before."""
+        """Catch the stop signals from now on; return the handlers they had
+        before.
+        """
         previous = {sig: signal.getsignal(sig) for sig in self.SIGNALS}
         for sig in self.SIGNALS:
             signal.signal(sig, self._handler)
@@ -49,7 +51,9 @@ class StopFlag:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[StopFlag]:
-        """Catch the stop signals for the duration of the block (main thread only)."""
+        """Catch the stop signals for the duration of the block (main thread
+        only).
+        """
         if threading.current_thread() is not threading.main_thread():
             yield self
             return

@@ -93,7 +93,8 @@ class TorchTrainer:
             f"cuda:{layout.local_rank}" if device == "cuda" else "cpu"
         )
         torch.manual_seed(config.seed)
-        # The bare network, saved and loaded; ``model`` may wrap it for several processes.
+        # The bare network, saved and loaded; ``model`` may wrap it for several
+        # processes.
         self.net = models.torch_model(config.arch).to(self.device)
         self.model = self.net
         if layout.world_size > 1:
@@ -135,7 +136,9 @@ class TorchTrainer:
     def train_epoch(
         self, arrays: Arrays, epoch: int, stop: StopFlag, bar: Progress
     ) -> tuple[float, float] | None:
-        """Train epoch ``epoch``; return its loss and accuracy, or None if ``stop`` was set."""
+        """Train epoch ``epoch``; return its loss and accuracy, or None if
+        ``stop`` was set.
+        """
         seed, world = self.config.seed, self.layout.world_size
         batches = ShareOfBatches(
             self._on_device(arrays.x_train),
@@ -143,7 +146,8 @@ class TorchTrainer:
             epoch_permutation(seed, epoch, len(arrays.x_train)),
             self.config.batch_size,
             self.layout,
-            # Every process stops at the same batch if any of them was signalled.
+            # Every process stops at the same batch if any of them was
+            # signalled.
             should_stop=lambda: self._all_sum(1.0 if stop else 0.0)[0] > 0,
             bar=bar,
         )
@@ -153,7 +157,8 @@ class TorchTrainer:
         loss, accuracy = loop.train_epoch(self.model, batches, self.optimizer)
         if batches.stopped:
             return None
-        # Every process saw as many examples: the mean over all is the mean of their means.
+        # Every process saw as many examples: the mean over all is the mean of
+        # their means.
         loss, accuracy = self._all_sum(loss, accuracy)
         return loss / world, accuracy / world
 
@@ -175,7 +180,8 @@ class TorchTrainer:
             "model": self.net.state_dict(),
             "optimizer": self.optimizer.state_dict(),
         }
-        # Serialised in memory first: a full disk then fails in our write, with its OSError.
+        # Serialised in memory first: a full disk then fails in our write, with
+        # its OSError.
         buffer = io.BytesIO()
         torch.save(state, buffer)
         atomic_write(path, buffer.getvalue())
