@@ -302,6 +302,26 @@ def test_text_keeps_its_contrast_in_both_themes(themed_tab, site, axe, page):
     assert not low, f"{page}, {theme} theme:\n  " + "\n  ".join(low[:10])
 
 
+# The content's images that a CSS filter changes (dims, say) in the current theme.
+FILTERED_FIGURES = """() => [...document.querySelectorAll(".bd-content img")]
+    .filter(img => getComputedStyle(img).filter !== "none")
+    .map(img => img.src.split("/").pop() + ": " + getComputedStyle(img).filter)"""
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "book/convolutional_networks.html",
+        "book/gallery/mnist_models/plot_cnn.html",
+    ],
+)
+def test_figures_are_not_dimmed_in_either_theme(themed_tab, site, page):
+    tab, theme = themed_tab
+    tab.goto(site + page, wait_until="networkidle")
+    assert tab.evaluate("document.images.length") > 0
+    assert tab.evaluate(FILTERED_FIGURES) == [], f"{page}, {theme} theme"
+
+
 @pytest.mark.parametrize("page", toc_pages())
 def test_no_code_block_scrolls_sideways(reader, page):
     reader.open(page)
