@@ -130,9 +130,11 @@ def test_chapter_figures_have_twice_the_pixels_they_are_shown_at(chapter):
         src = img["src"]
         if not src.endswith(".png"):
             continue
-        assert img.get("width"), f"{chapter}: {src} has no width, so no 2x"
+        # MyST-NB writes the width IPython gave the image into its style.
+        width = re.search(r"width:\s*([\d.]+)px", img.get("style", ""))
+        assert width, f"{chapter}: {src} has no width, so no 2x"
         pixels = _png_width(HTML / urljoin(page_path, src))
-        shown = float(img["width"].removesuffix("px"))
+        shown = float(width.group(1))
         assert pixels >= 2 * shown - 1, (
             f"{chapter}: {src} {pixels} px at {shown}"
         )

@@ -159,6 +159,11 @@ def test_walltime_safe_slurm_script_asks_for_the_warning_and_requeues_on_75():
     assert 'scontrol requeue "$SLURM_JOB_ID"' in script
 
 
+def logical_lines(script: str) -> list[str]:
+    """Return the script's lines with each continued line (ending in \\) joined up."""
+    return script.replace(" \\\n    ", " ").rstrip().splitlines()
+
+
 def test_torchrun_replaces_python_and_spans_the_nodes():
     spec = JobSpec(
         ["python", "-m", "dlcourse", "train", "cnn"],
@@ -173,7 +178,7 @@ def test_torchrun_replaces_python_and_spans_the_nodes():
         "--ntasks-per-node=1",
         "--cpus-per-task=32",
     ]
-    launch = script.rstrip().splitlines()[-1]
+    launch = logical_lines(script)[-1]
     assert launch.startswith(
         'srun torchrun --nnodes="$SLURM_JOB_NUM_NODES" --nproc-per-node=4 '
     )
@@ -185,7 +190,7 @@ def test_torchrun_runs_other_programs_without_python_and_on_one_node_standalone(
     spec = JobSpec(
         ["dlcourse", "train", "cnn"], tasks_per_node=2, torchrun=True
     )
-    launch = render_jobscript(spec).rstrip().splitlines()[-1]
+    launch = logical_lines(render_jobscript(spec))[-1]
     assert (
         launch
         == "srun torchrun --standalone --nproc-per-node=2 --no-python dlcourse train cnn"
@@ -735,3 +740,27 @@ def test_a_pbs_job_runs_in_a_workdir_whose_name_no_directive_could_carry(
     assert list(tmp_path.rglob("pwned")) == []
     with pytest.raises(ValueError, match="workdir must be on one line"):
         JobSpec(["x"], scheduler="pbs", workdir="a\nb")
+
+
+def test_long_shell_lines_fold_at_spaces_outside_quotes():
+    words = ["printf", "%s\n", *(f"word{i}" for i in range(12))]
+    words += ["two words", "it's quoted", "$HOME/x y"]
+    line = " ".join(shlex.quote(w) for w in words)
+    assert len(line) > 80
+    folded = cluster.fold_command(line)
+    assert all(len(part) <= 80 for part in folded.splitlines())
+    assert len(folded.splitlines()) > 1
+    # bash reads the folded line as the same words as the long one.
+    run = [
+        subprocess.run(
+            ["bash", "-c", text], capture_output=True, text=True, check=True
+        ).stdout
+        for text in (line, folded)
+    ]
+    assert run[0] == run[1] == "".join(f"{w}\n" for w in words[2:])
+
+
+def test_comments_and_short_lines_are_not_folded():
+    comment = "# " + "x " * 50
+    assert cluster.fold_command(comment) == comment
+    assert cluster.fold_command("echo hi") == "echo hi"

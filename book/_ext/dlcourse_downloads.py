@@ -85,10 +85,12 @@ class RunExample(SphinxDirective):
                 "and the library, and run the script:"
             ),
         )
-        frameworks = " ".join(f'"{r}"' for r in dlcourse_wheel.requirements())
-        commands = (
-            f"{VENV}\npip install {frameworks} ./{wheel.name}\npython {script}"
+        # One requirement to a line, so the block fits the column.
+        install = " \\\n    ".join(
+            ["pip install", *(f'"{r}"' for r in dlcourse_wheel.requirements())]
+            + [f"./{wheel.name}"]
         )
+        commands = f"{VENV}\n{install}\npython {script}"
         block = nodes.literal_block(commands, commands, language="bash")
         cpu, gpu = (
             dlcourse_wheel.requirements()[0],

@@ -74,4 +74,8 @@ def drop_gallery_toctrees(app, docname: str, source: list[str]) -> None:
 def setup(app) -> dict:
     """Register the hook that leaves the gallery's contents to ``_toc.yml``."""
     app.connect("source-read", drop_gallery_toctrees)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": "1.0",
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }

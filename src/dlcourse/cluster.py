@@ -35,7 +35,8 @@ RENDEZVOUS_PORT = 29500
 SUBMIT_HINTS = {
     "slurm": "# Submit with: sbatch THIS_FILE",
     # Slurm's qsub wrapper overrides the script's -o and -e with its own defaults.
-    "pbs": "# Submit with: qsub THIS_FILE (Slurm's qsub wrapper: qsub -o OUT -e ERR THIS_FILE)",
+    "pbs": "# Submit with: qsub THIS_FILE\n"
+    "# (under Slurm's qsub wrapper: qsub -o OUT -e ERR THIS_FILE)",
 }
 
 WALLTIME = re.compile(
@@ -277,9 +278,7 @@ def quote_words(words: Sequence[str]) -> str:
 
 
 def render_jobscript(spec: JobSpec) -> str:
-    """Return the bash batch script, for Slurm or PBS, that runs
-    ``spec.command``.
-    """
+    """Return the Slurm or PBS batch script that runs ``spec.command``."""
     lines = ["#!/bin/bash", SUBMIT_HINTS[spec.scheduler]]
     lines += (
         _slurm_directives(spec)
@@ -301,7 +300,38 @@ def render_jobscript(spec: JobSpec) -> str:
     lines += (
         _walltime_safe_lines(spec, launch) if spec.walltime_safe else [launch]
     )
-    return "\n".join(lines) + "\n"
+    return "\n".join(fold_command(line) for line in lines) + "\n"
+
+
+def fold_command(line: str, width: int = 80) -> str:
+    """Return a shell line longer than ``width`` split over continued lines.
+
+    It breaks only at spaces outside quotes, so every word stays whole; the
+    lines after the first are indented by four spaces. Comments stay as they are.
+    """
+    if len(line) <= width or line.lstrip().startswith("#"):
+        return line
+    indent = line[: len(line) - len(line.lstrip())]
+    words, word, quote = [], "", None
+    for char in line.lstrip():
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == " ":
+            words.append(word)
+            word = ""
+            continue
+        word += char
+    words.append(word)
+    folded, current = [], indent + words[0]
+    for word in words[1:]:
+        if len(current) + 1 + len(word) + 2 > width and current.strip():
+            folded.append(current + " \\")
+            current = indent + "    " + word
+        else:
+            current += " " + word
+    return "\n".join([*folded, current])
 
 
 def _slurm_directives(spec: JobSpec) -> list[str]:
@@ -423,15 +453,19 @@ def _walltime_safe_lines(spec: JobSpec, launch: str) -> list[str]:
         f"{EXIT_RESUMABLE} to be resumed.",
         "child=",
         "warned=0",
-        'relay() { warned=1; if [ -n "$child" ]; then kill -s "$1" "$child" 2>/dev/null; fi; }',
+        "relay() {",
+        "    warned=1",
+        '    if [ -n "$child" ]; then kill -s "$1" "$child" 2>/dev/null; fi',
+        "}",
         f"trap 'relay {WARNING_SIGNAL}' {WARNING_SIGNAL}",
         "trap 'relay TERM' TERM",
     ]
     if spec.scheduler == "pbs" and spec.warning_seconds:
         delay = (spec.walltime_seconds or 0) - spec.warning_seconds
         lines += [
-            "# PBS sends no warning before the walltime: this timer does. Started in a process",
-            "# group of its own (set -m), all of it is stopped when the script exits.",
+            "# PBS sends no warning before the walltime: this timer does. Started",
+            "# in a process group of its own (set -m), all of it is stopped when",
+            "# the script exits.",
             "set -m",
             f"( sleep {delay} && kill -s {WARNING_SIGNAL} $$ ) &",
             "timer=$!",
@@ -472,7 +506,8 @@ def _pbs_resubmit_lines(spec: JobSpec) -> list[str]:
         if value
     )
     return [
-        "    # A running PBS job cannot requeue itself: submit this script again; $0 is its copy.",
+        "    # A running PBS job cannot requeue itself: submit this script again;",
+        "    # $0 is its copy.",
         '    if [ ! -r "$0" ]; then',
         '        echo "cannot resubmit: the job script $0 is not readable" >&2',
         '        exit "$status"',
