@@ -120,14 +120,42 @@ def stack(session: nox.Session) -> dict[str, str]:
     return env
 
 
-def kernel_settings(env: dict[str, str]) -> None:
-    """Point the chapters' IPython kernels at the book's ``KERNEL_CONFIG``."""
+def book_settings(env: dict[str, str]) -> None:
+    """Set what every build of the book runs with: the run cache, the kernels' settings.
+
+    Runs trained for the book live with the build: a fresh build measures everything
+    afresh, and pages of the same build share each run instead of training it twice.
+    The chapters' IPython kernels read ``KERNEL_CONFIG``.
+    """
+    env["DLCOURSE_CACHE"] = os.environ.get(
+        "DLCOURSE_CACHE", str(BUILD / "runs")
+    )
     ipython = BUILD / "ipython"
     config = ipython / "profile_default" / "ipython_kernel_config.py"
     if not config.is_file() or config.read_text() != KERNEL_CONFIG:
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(KERNEL_CONFIG)
     env["IPYTHONDIR"] = str(ipython)
+
+
+def jupyter_book(
+    session: nox.Session, env: dict[str, str], builder: str, *options: str
+) -> None:
+    """Build the book with ``builder``, warnings as errors, every one of them reported."""
+    run(
+        session,
+        env,
+        "jupyter-book",
+        "build",
+        str(ROOT),
+        "--path-output",
+        str(ROOT),
+        "--builder",
+        builder,
+        "--warningiserror",
+        "--keep-going",
+        *options,
+    )
 
 
 def run(
@@ -251,12 +279,7 @@ def bench(session: nox.Session) -> None:
 def book(session: nox.Session) -> None:
     """Build the HTML book, executing every chapter and gallery script, then check the result."""
     env = stack(session)
-    # Runs trained for the book live with the build: a fresh build measures everything afresh,
-    # and pages of the same build share each run instead of training it twice.
-    env["DLCOURSE_CACHE"] = os.environ.get(
-        "DLCOURSE_CACHE", str(BUILD / "runs")
-    )
-    kernel_settings(env)
+    book_settings(env)
     # The execution caches know a page by its own code; what it imports or reads, they cannot see.
     digest_file = BUILD / ".execution-digest"
     digest = _execution_digest()
@@ -280,21 +303,7 @@ def book(session: nox.Session) -> None:
         _forget_executions()
         # Sphinx reads only pages whose file changed; --all has it read, so execute, each one.
         options.append("--all")
-    run(
-        session,
-        env,
-        "jupyter-book",
-        "build",
-        str(ROOT),
-        "--path-output",
-        str(ROOT),
-        "--builder",
-        "html",
-        "--warningiserror",
-        "--keep-going",
-        *options,
-        *session.posargs,
-    )
+    jupyter_book(session, env, "html", *options, *session.posargs)
     digest_file.write_text(json.dumps(digest, indent=1))
     run(session, env, "pytest", "-m", "book")
     session.log(f"The book is in {HTML / 'index.html'}")
@@ -361,25 +370,9 @@ def pdf(session: nox.Session) -> None:
     if shutil.which("xelatex") is None or shutil.which("latexmk") is None:
         apt_install(session, "TeX Live", *TEX_PACKAGES)
     env = stack(session)
-    env["DLCOURSE_CACHE"] = os.environ.get(
-        "DLCOURSE_CACHE", str(BUILD / "runs")
-    )
-    kernel_settings(env)
+    book_settings(env)
     started = time.monotonic()
-    run(
-        session,
-        env,
-        "jupyter-book",
-        "build",
-        str(ROOT),
-        "--path-output",
-        str(ROOT),
-        "--builder",
-        "pdflatex",
-        "--warningiserror",
-        "--keep-going",
-        *session.posargs,
-    )
+    jupyter_book(session, env, "pdflatex", *session.posargs)
     built = BUILD / "latex" / PDF
     HTML.mkdir(parents=True, exist_ok=True)
     # Copied under a temporary name and renamed, so the HTML never links to half a PDF.

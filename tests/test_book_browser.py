@@ -13,12 +13,8 @@ from __future__ import annotations
 import functools
 import html
 import http.server
-import json
 import re
-import shutil
-import subprocess
-import tarfile
-import tempfile
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -218,26 +214,18 @@ class Reader:
 
 def fetch_axe() -> Path:
     """Return axe-core's browser script, fetched with ``npm pack`` unless already there."""
-    script = AXE_DIR / "axe.min.js"
-    stamp = AXE_DIR / ".npm-package"
-    if script.is_file() and stamp.is_file() and stamp.read_text() == AXE:
-        return script
-    if shutil.which("npm") is None:
-        pytest.fail(f"npm is needed to fetch {AXE}, which checks the contrast")
-    with tempfile.TemporaryDirectory() as scratch:
-        packed = subprocess.run(
-            ["npm", "pack", AXE, "--pack-destination", scratch, "--json"],
-            check=True,
-            capture_output=True,
-            text=True,
+    sys.path.insert(0, str(bookpages.ROOT / "book" / "_ext"))
+    try:
+        import dlcourse_browser
+    finally:
+        sys.path.pop(0)
+    try:
+        return (
+            dlcourse_browser.npm_fetch(AXE, "axe.min.js", AXE_DIR)
+            / "axe.min.js"
         )
-        tarball = Path(scratch) / json.loads(packed.stdout)[0]["filename"]
-        with tarfile.open(tarball) as tar:
-            tar.extractall(scratch, filter="data")
-        AXE_DIR.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(scratch) / "package" / "axe.min.js", script)
-    stamp.write_text(AXE)
-    return script
+    except dlcourse_browser.NpmMissing as err:
+        pytest.fail(f"{err}: axe-core checks the contrast")
 
 
 @pytest.fixture(scope="session")

@@ -25,20 +25,29 @@ MATHJAX = "mathjax@3"
 logger = logging.getLogger(__name__)
 
 
-def fetch_mathjax(static: Path) -> Path:
-    """Return ``static/mathjax``, filled from npm's ``MATHJAX`` package unless already there."""
-    target = static / "mathjax"
-    # A dotfile, which Sphinx leaves out of _static: it says which package the folder holds.
+class NpmMissing(RuntimeError):
+    """npm, which fetches the packages the pages and their checks need, is not installed."""
+
+
+def npm_fetch(package: str, member: str, target: Path) -> Path:
+    """Return ``target``, holding ``member`` of npm's ``package``, fetched unless there.
+
+    ``member`` is a folder of the package (its files become ``target``'s) or a file
+    (copied into ``target``). ``npm pack`` checks the download against the registry's
+    hash; a dotfile in ``target`` says which package it holds, so a changed name fetches
+    again.
+    """
+    # A dotfile, which Sphinx leaves out of _static.
     stamp = target / ".npm-package"
-    if stamp.is_file() and stamp.read_text() == MATHJAX:
+    if stamp.is_file() and stamp.read_text() == package:
         return target
     if shutil.which("npm") is None:
-        raise ExtensionError(
-            f"npm is needed to fetch {MATHJAX}, which renders the formulas"
+        raise NpmMissing(
+            f"npm is needed to fetch {package}; install Node.js's npm"
         )
     with tempfile.TemporaryDirectory() as scratch:
         packed = subprocess.run(  # noqa: S603 - npm, asked for one package by its name
-            ["npm", "pack", MATHJAX, "--pack-destination", scratch, "--json"],  # noqa: S607
+            ["npm", "pack", package, "--pack-destination", scratch, "--json"],  # noqa: S607
             check=True,
             capture_output=True,
             text=True,
@@ -46,11 +55,24 @@ def fetch_mathjax(static: Path) -> Path:
         tarball = Path(scratch) / json.loads(packed.stdout)[0]["filename"]
         with tarfile.open(tarball) as tar:
             tar.extractall(scratch, filter="data")
+        source = Path(scratch) / "package" / member
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(Path(scratch) / "package" / "es5", target)
-    stamp.write_text(MATHJAX)
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            target.mkdir(parents=True)
+            shutil.copyfile(source, target / source.name)
+    stamp.write_text(package)
     logger.info(f"fetched {tarball.name} from npm into {target}")
     return target
+
+
+def fetch_mathjax(static: Path) -> Path:
+    """Return ``static/mathjax``, filled from npm's ``MATHJAX`` package unless already there."""
+    try:
+        return npm_fetch(MATHJAX, "es5", static / "mathjax")
+    except NpmMissing as err:
+        raise ExtensionError(f"{err}: MathJax renders the formulas") from err
 
 
 def serve_mathjax(app: Sphinx) -> None:
