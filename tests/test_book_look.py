@@ -166,3 +166,15 @@ def test_included_code_is_captioned_with_where_it_comes_from(chapter):
         assert any(caption.startswith(path) for caption in captions), (
             f"{chapter}: the code from {path} has no caption naming it"
         )
+
+
+@pytest.mark.parametrize("chapter", bookpages.toc_chapters())
+def test_no_output_is_an_empty_box(chapter):
+    empty = [
+        output
+        for output in bookpages.page(f"{chapter}.html").select(
+            "div.cell_output > div.output"
+        )
+        if not output.get_text().strip() and not output.find(["img", "svg"])
+    ]
+    assert not empty, f"{chapter}: {len(empty)} empty output(s): {empty[0]}"
