@@ -8,6 +8,7 @@ HTML display beside the text in a notebook) are dropped, so no empty box is draw
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from docutils import nodes
@@ -27,14 +28,32 @@ def serve_style(app: Sphinx) -> None:
 
 
 def drop_empty_outputs(app: Sphinx, doctree: nodes.document) -> None:
-    """Remove the cell outputs whose HTML is nothing but white space."""
-    for output in list(doctree.findall(nodes.container)):
-        classes = output.get("classes", [])
-        if "output" not in classes or "text_html" not in classes:
+    """Remove each cell output all of whose forms (HTML, text) show nothing."""
+    for cell_output in list(doctree.findall(nodes.container)):
+        if "cell_output" not in cell_output.get("classes", []):
             continue
-        raws = list(output.findall(nodes.raw))
-        if raws and all(not raw.astext().strip() for raw in raws):
-            output.parent.remove(output)
+        for output in list(cell_output.children):
+            if isinstance(output, nodes.Element) and is_empty(output):
+                cell_output.remove(output)
+        if not cell_output.children:
+            cell_output.parent.remove(cell_output)
+
+
+def is_empty(output: nodes.Element) -> bool:
+    """Return whether an output holds no picture and no text, in any of its forms."""
+    if any(True for _ in output.findall(nodes.image)):
+        return False
+    forms = [*output.findall(nodes.raw), *output.findall(nodes.literal_block)]
+    return bool(forms) and all(shows_nothing(form.astext()) for form in forms)
+
+
+def shows_nothing(markup: str) -> bool:
+    """Return whether HTML has no text and no picture: tags and white space only."""
+    if re.search(
+        r"<(img|svg|canvas|video|iframe|object)\b", markup, re.IGNORECASE
+    ):
+        return False
+    return not re.sub(r"<[^>]*>", "", markup).strip()
 
 
 def setup(app: Sphinx) -> dict:
