@@ -203,7 +203,10 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the library's test suite (everything but the checks of the built book)."""
     env = stack(session)
-    args = session.posargs or ["-m", "not book and not cluster and not browser"]
+    args = session.posargs or [
+        "-m",
+        "not book and not cluster and not browser and not pdf",
+    ]
     run(session, env, "pytest", *args)
 
 
