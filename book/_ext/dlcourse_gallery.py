@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
+
+import yaml
+
+# The book's table of contents, which lists the examples in course order.
+TOC = Path(__file__).resolve().parents[2] / "_toc.yml"
 
 # A toctree directive with its options and entries: the indented or blank lines after it.
 TOCTREE = re.compile(r"^\.\. toctree::\n(?:(?:[ \t]+.*)?\n)*", re.MULTILINE)
@@ -26,18 +32,26 @@ def reset_keras_policy(gallery_conf, fname) -> None:
         keras.mixed_precision.set_global_policy("float32")
 
 
-# The examples in the order the chapters that use them come in the book.
-COURSE_ORDER = (
-    "plot_gradient_descent_variants.py",  # Machine learning fundamentals
-    "plot_activation_functions.py",  # Neurons and activations
-    "plot_classical_baselines.py",  # Classical baselines
-    "plot_softmax_regression.py",  # Softmax regression
-    "plot_five_layer_network.py",  # Deeper networks, Dropout
-    "plot_cnn.py",  # Convolutional networks
-    "plot_training_fast.py",  # Convolutional networks: training it fast
-    "plot_cnn_expanded.py",  # More data
-    "plot_pytorch_example.py",  # Frameworks
-)
+def toc_examples(toc: Path = TOC) -> tuple[str, ...]:
+    """Return the examples' file names in the order ``_toc.yml`` lists their pages."""
+    names = []
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries:
+            page = Path(entry.get("file", ""))
+            if page.parent.parent.name == "gallery" and page.name.startswith(
+                "plot_"
+            ):
+                names.append(f"{page.name}.py")
+            walk(entry.get("sections", []))
+
+    for part in yaml.safe_load(toc.read_text(encoding="utf-8"))["parts"]:
+        walk(part["chapters"])
+    return tuple(names)
+
+
+# The examples in the order the chapters that use them come in the book: the sidebar's.
+COURSE_ORDER = toc_examples()
 
 
 class CourseOrder:
