@@ -117,8 +117,12 @@ fig = plots.plot_filters(kernels)
 # ------------------------------
 import json
 
+from dlcourse import hardware
+
 model.save("cnn.keras")
 with open("cnn.json", "w") as f:
     results = {"test_accuracy": test_accuracy, "train_seconds": train_seconds}
     results.update(train_images=len(x_train), test_images=len(x_test))
+    # The device that did the work, as Keras reports it: a GPU's name, or CPU.
+    results["device"] = hardware.keras_device()
     json.dump({**results, "history": history.history}, f, indent=1)

@@ -75,6 +75,8 @@ five_layer_network("relu", 0.25, "mlp_dropout").summary()
 # The same seed for each, so they start from equally drawn weights.
 import time
 
+from dlcourse import hardware
+
 steps_per_epoch = -(-len(x_train) // batch_size)
 histories, results = {}, {}
 for name, (activation, dropout) in networks.items():
@@ -114,6 +116,7 @@ for name, (activation, dropout) in networks.items():
         "train_seconds": train_seconds,
     }
     results[name].update(train_images=len(x_train), test_images=len(x_test))
+    results[name]["device"] = hardware.keras_device()
     model.save(f"{name}.keras")
 
 # %%

@@ -174,9 +174,13 @@ fig = plots.plot_history(history, title="PyTorch's MNIST example")
 # ``model.load_state_dict(torch.load("pytorch_example.pt", weights_only=True))``.
 import json
 
+from dlcourse import hardware
+
 torch.save(model.state_dict(), "pytorch_example.pt")
 with open("pytorch_example.json", "w") as f:
     results = {"test_accuracy": test_accuracy, "train_seconds": train_seconds}
     results.update(train_images=len(train_set), test_images=len(test_set))
+    # The device the weights trained on: a GPU's name, or CPU.
+    results["device"] = hardware.torch_device(next(model.parameters()))
     json.dump({**results, "history": history}, f, indent=1)
 os.remove(checkpoint)

@@ -96,8 +96,12 @@ fig = plots.plot_history(history.history, title="Softmax regression on MNIST")
 # Load the model again with ``keras.saving.load_model("softmax.keras")``.
 import json
 
+from dlcourse import hardware
+
 model.save("softmax.keras")
 with open("softmax.json", "w") as f:
     results = {"test_accuracy": test_accuracy, "train_seconds": train_seconds}
     results.update(train_images=len(x_train), test_images=len(x_test))
+    # The device that did the work, as Keras reports it: a GPU's name, or CPU.
+    results["device"] = hardware.keras_device()
     json.dump({**results, "history": history.history}, f, indent=1)

@@ -306,6 +306,8 @@ for name, (model, *recipe) in recipes.items():
 # them first in the same folder and this table sets the two side by side.
 import json
 
+from dlcourse import hardware
+
 print(
     f"{'network':9} {'2018':>7} {'fast recipe':>17} {'2018 recipe':>18} "
     f"{'speed-up':>8}"
@@ -373,7 +375,7 @@ for name, run in runs.items():
             "train_images": len(train_images),
             "test_images": len(test_images),
             "load_seconds": load_seconds,
-            "device": device,
+            "device": hardware.torch_device(train_labels),
             "bfloat16": bfloat16,
         }
         json.dump({**results, "history": run["history"]}, f, indent=1)

@@ -61,6 +61,44 @@ def keras_sees_gpu() -> bool:
     return False
 
 
+def keras_device() -> str:
+    """Return the device Keras computes on: the first GPU's name, or 'CPU'."""
+    import keras
+
+    backend = keras.config.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        # Logical devices are the ones TensorFlow set up and places work on.
+        if not tf.config.list_logical_devices("GPU"):
+            return "CPU"
+        details = tf.config.experimental.get_device_details(
+            tf.config.list_physical_devices("GPU")[0]
+        )
+        return details.get("device_name", "GPU")
+    if backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.get_device_name()
+        return "CPU"
+    if backend == "jax":
+        import jax
+
+        first = jax.devices()[0]
+        return first.device_kind if first.platform == "gpu" else "CPU"
+    return "CPU"
+
+
+def torch_device(tensor) -> str:
+    """Return the name of the device a PyTorch tensor lives on: a GPU's, or 'CPU'."""
+    import torch
+
+    if tensor.device.type == "cuda":
+        return torch.cuda.get_device_name(tensor.device)
+    return tensor.device.type.upper()
+
+
 def resolve_device(requested: str, framework: str) -> str:
     """Return 'cpu' or 'cuda' for a request of 'auto', 'cpu' or 'cuda'.
 
