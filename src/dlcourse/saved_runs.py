@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dlcourse import report
-from dlcourse.experiments import Experiment, in_band
+from dlcourse.reported import Reported
 
 # The official split: a run on fewer images is not comparable with published results.
 FULL_TRAIN_IMAGES = 60_000
@@ -37,6 +37,8 @@ class SavedRun:
     test_images: int
     history: dict[str, list[float]]
     folder: Path
+    # The device the example reports it trained on: a GPU's name, or "CPU".
+    device: str = "unknown"
 
     @property
     def epochs(self) -> int:
@@ -119,7 +121,17 @@ def load(name: str, folder: str | os.PathLike[str]) -> SavedRun:
             for metric, values in history.items()
         },
         folder=Path(folder),
+        device=_device(raw, path),
     )
+
+
+def _device(raw: dict, path: Path) -> str:
+    device = raw.get("device", "unknown")
+    if not isinstance(device, str) or not device.strip():
+        raise SavedRunError(
+            f"{path}: 'device' must name the device it ran on, got {device!r}"
+        )
+    return device.strip()
 
 
 def describe(run: SavedRun) -> str:
@@ -134,19 +146,30 @@ def describe(run: SavedRun) -> str:
     )
     return (
         f"{run.name}: {run.test_accuracy:.2%} test accuracy after {run.epochs} epochs, "
-        f"{run.train_seconds:.0f} s of training on {data}"
+        f"{run.train_seconds:.0f} s of training on {data}, {ran_on(run)}"
     )
 
 
-def comparison_table(rows: Iterable[tuple[Experiment, SavedRun]]):
+def ran_on(run: SavedRun) -> str:
+    """Return where the run trained, as its example recorded it: 'ran on CPU' or 'ran on <GPU>'."""
+    if run.device == "unknown":
+        return "device not recorded"
+    return f"ran on {run.device}"
+
+
+def comparison_table(rows: Iterable[tuple[Reported, SavedRun]]):
     """Return the 2018 course's results beside the saved runs' (see :func:`report.seed_table`)."""
     return report.seed_table(
         (
-            e,
+            result,
             run.test_accuracy,
-            (report.IN_BAND if in_band(e, run) else report.OUT_OF_BAND)
+            (
+                report.IN_BAND
+                if result.in_band(run.test_accuracy)
+                else report.OUT_OF_BAND
+            )
             if run.is_full
             else "not checked",
         )
-        for e, run in rows
+        for result, run in rows
     )

@@ -1,0 +1,152 @@
+"""Runs the gallery examples saved: their numbers, read back for a chapter or a check.
+
+Each MNIST example trains its models and leaves, for each, ``NAME.json`` (test accuracy,
+training time, the sizes of the data and the per-epoch history) beside the saved model
+(``NAME.keras`` or ``NAME.pt``). A chapter reads them instead of training the same model again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dlcourse import report
+from dlcourse.experiments import Experiment, in_band
+
+# The official split: a run on fewer images is not comparable with published results.
+FULL_TRAIN_IMAGES = 60_000
+FULL_TEST_IMAGES = 10_000
+
+
+class SavedRunError(Exception):
+    """A saved run is missing or its file does not hold what an example writes."""
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """The numbers an example saved for one trained model."""
+
+    name: str
+    test_accuracy: float
+    train_seconds: float
+    train_images: int
+    test_images: int
+    history: dict[str, list[float]]
+    folder: Path
+
+    @property
+    def epochs(self) -> int:
+        """Return how many epochs the history records."""
+        return len(self.history["loss"])
+
+    @property
+    def is_full(self) -> bool:
+        """True if the model trained and was tested on the whole official split."""
+        return (self.train_images, self.test_images) == (
+            FULL_TRAIN_IMAGES,
+            FULL_TEST_IMAGES,
+        )
+
+    def model_path(self) -> Path:
+        """Return the saved model's file: ``NAME.keras``, or ``NAME.pt`` for PyTorch."""
+        for suffix in (".keras", ".pt"):
+            path = self.folder / f"{self.name}{suffix}"
+            if path.is_file():
+                return path
+        raise SavedRunError(
+            f"no saved model {self.name}.keras or {self.name}.pt in {self.folder}"
+        )
+
+
+def _number(raw: dict, key: str, path: Path) -> float:
+    value = raw.get(key)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+    ):
+        raise SavedRunError(
+            f"{path}: {key!r} must be a finite number, got {value!r}"
+        )
+    return value
+
+
+def load(name: str, folder: str | os.PathLike[str]) -> SavedRun:
+    """Return the run ``name`` saved in ``folder``; raise SavedRunError if absent or malformed."""
+    path = Path(folder) / f"{name}.json"
+    if not path.is_file():
+        raise SavedRunError(
+            f"no saved run {name!r}: {path} does not exist; run the gallery example that trains "
+            f"{name!r} in {Path(folder)} first (building the book does)"
+        )
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SavedRunError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(raw, dict):
+        raise SavedRunError(f"{path} must hold a JSON object")
+    accuracy = _number(raw, "test_accuracy", path)
+    if not 0 <= accuracy <= 1:
+        raise SavedRunError(
+            f"{path}: test_accuracy {accuracy} is not a fraction in [0, 1]"
+        )
+    history = raw.get("history")
+    if not isinstance(history, dict) or "loss" not in history:
+        raise SavedRunError(
+            f"{path}: 'history' must map metric names to per-epoch values"
+        )
+    lengths = {
+        len(values) for values in history.values() if isinstance(values, list)
+    }
+    if len(lengths) != 1 or len(history) != sum(
+        isinstance(v, list) for v in history.values()
+    ):
+        raise SavedRunError(
+            f"{path}: every metric in 'history' needs one value per epoch"
+        )
+    return SavedRun(
+        name=name,
+        test_accuracy=float(accuracy),
+        train_seconds=float(_number(raw, "train_seconds", path)),
+        train_images=int(_number(raw, "train_images", path)),
+        test_images=int(_number(raw, "test_images", path)),
+        history={
+            metric: [float(v) for v in values]
+            for metric, values in history.items()
+        },
+        folder=Path(folder),
+    )
+
+
+def describe(run: SavedRun) -> str:
+    """Return one line: accuracy, epochs, training time and the data it saw."""
+    data = (
+        "the full training and test sets"
+        if run.is_full
+        else (
+            f"{run.train_images:,} training and {run.test_images:,} test images, "
+            "NOT comparable with published results"
+        )
+    )
+    return (
+        f"{run.name}: {run.test_accuracy:.2%} test accuracy after {run.epochs} epochs, "
+        f"{run.train_seconds:.0f} s of training on {data}"
+    )
+
+
+def comparison_table(rows: Iterable[tuple[Experiment, SavedRun]]):
+    """Return the 2018 course's results beside the saved runs' (see :func:`report.seed_table`)."""
+    return report.seed_table(
+        (
+            e,
+            run.test_accuracy,
+            (report.IN_BAND if in_band(e, run) else report.OUT_OF_BAND)
+            if run.is_full
+            else "not checked",
+        )
+        for e, run in rows
+    )
