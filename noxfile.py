@@ -4,8 +4,8 @@ Plain ``nox`` runs what CI runs: ``lint``, ``tests``, ``cluster``, ``book``, ``p
 ``browser`` and ``downloads``.
 All sessions share one environment (``.nox/stack``) holding the framework stack,
 so the ~3 GB of TensorFlow, PyTorch and Jupyter Book install once, not once per session.
-``downloads`` also keeps a reader's environment (``.nox/downloads``): the frameworks and the
-library's wheel, nothing else.
+``downloads`` also keeps a reader's environment (``.nox/downloads``): the library's wheel with
+its frameworks, and what a page tells a reader to add, nothing else.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ BUILD = ROOT / "_build"
 HTML = BUILD / "html"
 # The newest torch this book is verified with; below 2.14 a CPU-only 2.13 wheel keeps CI small.
 TORCH = "torch>=2.4,<2.14"
-EXTRAS = "book,test,lint"
+EXTRAS = "all,book,test,lint"
 # Debian's TeX Live, enough for Sphinx's LaTeX through xelatex, and the fonts the PDF is set in.
 TEX_PACKAGES = (
     "texlive-xetex",
@@ -59,9 +59,12 @@ PDF = "dlcourse.pdf"
 KERNEL_CONFIG = 'c.InlineBackend.figure_formats = {"retina"}\n'
 # Debian's chromium, the browser the browser tests drive (Playwright's own download fails here).
 CHROMIUM = Path("/usr/bin/chromium")
-# A reader's environment for the downloaded examples: the frameworks, the wheel, and what runs
-# a notebook. Nothing else of the stack, and nothing that points back at src/.
+# A reader's environment for the downloads: the wheel with every framework (``[all]``), what the
+# welcome page has a reader add to run a chapter, and what runs a notebook (in place of the
+# JupyterLab a reader opens it in). Nothing else of the stack, nothing that points back at src/.
 READER = ROOT / ".nox" / "downloads"
+READER_EXTRA = "all"
+CHAPTER_TOOLS = ("pandas",)
 NOTEBOOK_TOOLS = ("nbclient", "ipykernel")
 # What a reader's shell may hold besides PATH, HOME and the data: locale, temp dir, the GPUs,
 # and the machine's OpenBLAS settings (wrong results or crashes without them on some CPUs).
@@ -73,6 +76,12 @@ READER_PASSES = (
     "CUDA_VISIBLE_DEVICES",
     "OPENBLAS_CORETYPE",
     "OPENBLAS_L2_SIZE",
+)
+# A chapter's MyST source as the notebook a reader downloads, where no build has made one.
+MYST_TO_NOTEBOOK = (
+    "import sys, nbformat; "
+    "from myst_nb.core.read import read_myst_markdown_notebook as read; "
+    "nbformat.write(read(open(sys.argv[1], encoding='utf-8').read()), sys.argv[2])"
 )
 # Run a notebook top to bottom in the current folder; a failing cell raises with its traceback.
 RUN_NOTEBOOK = (
@@ -193,6 +202,7 @@ def lint(session: nox.Session) -> None:
         "gallery",
         "book/_ext",
         "book/scripts",
+        "tools",
         "noxfile.py",
     ]
     run(session, env, "ruff", "check", *paths)
@@ -243,14 +253,21 @@ def cluster(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def reproduce(session: nox.Session) -> None:
-    """Train every experiment at full fidelity and print the 2018-vs-measured table.
+    """Run the gallery examples that reproduce the 2018 results and print the table.
 
-    Fails when a result falls outside its band. Cached results are reused
-    (``$DLCOURSE_CACHE``, default ``~/.cache/dlcourse/runs``); names as arguments pick a subset.
+    Each example runs as a reader would run it, alone in an empty folder, at full size; the
+    table sets the course's values beside what the examples saved, with the bands and the
+    device each ran on. Fails when a result leaves its band; names as arguments pick a subset.
     """
     env = stack(session)
     env["DLCOURSE_PROFILE"] = "full"
-    run(session, env, "dlcourse", "reproduce", *session.posargs)
+    run(
+        session,
+        env,
+        "python",
+        str(ROOT / "tools" / "reproduce.py"),
+        *session.posargs,
+    )
 
 
 @nox.session(venv_backend="none")
@@ -264,14 +281,11 @@ def bench(session: nox.Session) -> None:
     env = stack(session)
     env["DLCOURSE_PROFILE"] = "full"
     out = BUILD / "bench.json"
-    gallery = ROOT / "gallery" / "mnist_models"
     run(
         session,
         env,
-        "dlcourse",
-        "bench",
-        "--gallery",
-        str(gallery),
+        "python",
+        str(ROOT / "tools" / "bench.py"),
         "--out",
         str(out),
         *session.posargs,
@@ -431,20 +445,26 @@ def _wheel_tools():
     return dlcourse_wheel
 
 
-def _reader_requirements() -> list[str]:
-    """Return what the gallery pages tell a reader to install, with torch kept to ``TORCH``."""
-    tools = _wheel_tools()
-    frameworks = zip(tools.FRAMEWORKS, tools.requirements(), strict=True)
-    return [TORCH if name == "torch" else wanted for name, wanted in frameworks]
-
-
 def reader_env(session: nox.Session, wheel: Path) -> Path:
     """Create or reuse the reader's environment, install the wheel; return its ``python``."""
     python = READER / "bin" / "python"
-    wanted = [*_reader_requirements(), *NOTEBOOK_TOOLS]
+    # torch kept to TORCH, as in the stack: the pages name no version of it beyond the wheel's.
+    wanted = [
+        f"{wheel}[{READER_EXTRA}]",
+        TORCH,
+        *CHAPTER_TOOLS,
+        *NOTEBOOK_TOOLS,
+    ]
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     stamp = hashlib.sha256(
-        json.dumps([wanted, project["dependencies"], sys.version]).encode()
+        json.dumps(
+            [
+                wanted[1:],
+                project["dependencies"],
+                project["optional-dependencies"].get(READER_EXTRA),
+                sys.version,
+            ]
+        ).encode()
     ).hexdigest()
     stamp_file = READER / ".dlcourse-stamp"
     pip = [str(python), "-m", "pip", "install", "--quiet"]
@@ -453,11 +473,11 @@ def reader_env(session: nox.Session, wheel: Path) -> Path:
             *pip, "--no-deps", "--force-reinstall", str(wheel), external=True
         )
         return python
-    session.log(f"Installing {' '.join(wanted)} and {wheel.name} into {READER}")
+    session.log(f"Installing {' '.join(wanted)} into {READER}")
     shutil.rmtree(READER, ignore_errors=True)
     session.run(sys.executable, "-m", "venv", str(READER), external=True)
     session.run(*pip, "--upgrade", "pip", external=True)
-    session.run(*pip, *wanted, str(wheel), external=True)
+    session.run(*pip, *wanted, external=True)
     stamp_file.write_text(stamp)
     return python
 
@@ -479,13 +499,31 @@ def _check_installed_copy(session: nox.Session, python: Path) -> None:
 
 @nox.session(venv_backend="none")
 def downloads(session: nox.Session) -> None:
-    """Run every gallery example as a reader would: downloaded into an empty folder.
+    """Run every gallery example and chapter notebook as a reader would: in an empty folder.
 
-    The library's wheel goes into a fresh environment (``.nox/downloads``) holding only the
-    frameworks the gallery pages name; each ``plot_*.py`` script, then each notebook made of it,
-    runs there in an empty folder with a fresh HOME, under ``DLCOURSE_PROFILE=smoke``.
-    Names as arguments pick examples (``nox -s downloads -- plot_cnn``).
+    The library's wheel, with every framework (``dlcourse[all]``), goes into a fresh environment
+    (``.nox/downloads``) with what the welcome page has a reader add for the chapters; each
+    ``plot_*.py`` script, the notebook made of it, and each chapter's notebook (the built book's,
+    or one made from its MyST source) runs there in an empty folder with a fresh HOME, under
+    ``DLCOURSE_PROFILE=smoke``. Says pass or fail and the time of each; fails if any fails.
+    Names as arguments pick examples and chapters (``nox -s downloads -- plot_cnn dropout``).
     """
+    scripts = sorted((ROOT / "gallery").glob("**/plot_*.py"))
+    chapters = _chapters()
+    if session.posargs:
+        chosen = set(session.posargs)
+        known = {s.stem for s in scripts} | {c.stem for c in chapters}
+        known |= {s.stem.removeprefix("plot_") for s in scripts}
+        if chosen - known:
+            session.error(
+                f"no gallery example or chapter named {' '.join(sorted(chosen - known))}"
+            )
+        scripts = [
+            s
+            for s in scripts
+            if {s.stem, s.stem.removeprefix("plot_")} & chosen
+        ]
+        chapters = [c for c in chapters if c.stem in chosen]
     env = stack(session)
     started = time.monotonic()
     wheel = _wheel_tools().build_wheel(
@@ -497,16 +535,6 @@ def downloads(session: nox.Session) -> None:
         f"Wheel and environment ready in {time.monotonic() - started:.0f} s"
     )
 
-    scripts = sorted((ROOT / "gallery").glob("**/plot_*.py"))
-    if session.posargs:
-        chosen = set(session.posargs)
-        scripts = [
-            s
-            for s in scripts
-            if {s.stem, s.stem.removeprefix("plot_")} & chosen
-        ]
-    if not scripts:
-        session.error(f"no gallery script matches {' '.join(session.posargs)}")
     scratch = Path(tempfile.mkdtemp(prefix="dlcourse-downloads-"))
     # The data as the library finds it, fetched once here rather than into each fresh HOME.
     data_dir = session.run(
@@ -526,13 +554,16 @@ def downloads(session: nox.Session) -> None:
         DLCOURSE_PROFILE="smoke",
         MPLBACKEND="Agg",
     )
+    results: list[str] = []
+    failed: list[str] = []
 
-    def run_in_empty_folder(download: Path, *command: str) -> bool:
-        """Copy one download into a new empty folder, run ``command`` there; return success."""
+    def run_in_empty_folder(label: str, download: Path, *command: str) -> None:
+        """Copy one download into a new empty folder, run ``command`` there; note the result."""
         folder = scratch / f"{download.parent.name}-{download.name}"
         (folder / "home").mkdir(parents=True)
         (folder / "run").mkdir()
         shutil.copy2(download, folder / "run" / download.name)
+        began = time.monotonic()
         with session.chdir(folder / "run"):
             try:
                 session.run(
@@ -541,33 +572,80 @@ def downloads(session: nox.Session) -> None:
                     include_outer_env=False,
                     external=True,
                 )
+                outcome = "pass"
             except nox.command.CommandFailed:
-                return False
-        return True
+                outcome = "FAIL"
+                failed.append(f"{label} (in {folder / 'run'})")
+        results.append(f"{outcome}  {time.monotonic() - began:6.0f} s  {label}")
+        session.log(results[-1])
 
-    failed = []
     started = time.monotonic()
     for script in scripts:
-        name = script.relative_to(ROOT)
-        if not run_in_empty_folder(script, str(python), script.name):
-            failed.append(f"{name} (as a script)")
+        name = script.relative_to(ROOT).as_posix()
+        run_in_empty_folder(name, script, str(python), script.name)
     for script in scripts:
         notebook = _notebook(session, env, script, scratch / "notebooks")
-        if not run_in_empty_folder(
-            notebook, str(python), "-c", RUN_NOTEBOOK, notebook.name
-        ):
-            failed.append(
-                f"{script.relative_to(ROOT).with_suffix('.ipynb')} (as a notebook)"
-            )
+        run_in_empty_folder(
+            script.relative_to(ROOT).with_suffix(".ipynb").as_posix(),
+            notebook,
+            str(python),
+            "-c",
+            RUN_NOTEBOOK,
+            notebook.name,
+        )
+    for chapter in chapters:
+        notebook = _chapter_notebook(
+            session, env, chapter, scratch / "chapters"
+        )
+        run_in_empty_folder(
+            chapter.relative_to(ROOT).with_suffix(".ipynb").as_posix(),
+            notebook,
+            str(python),
+            "-c",
+            RUN_NOTEBOOK,
+            notebook.name,
+        )
     session.log(
-        f"Ran {len(scripts)} scripts and notebooks in {time.monotonic() - started:.0f} s"
+        f"Ran {len(scripts)} scripts, their notebooks and {len(chapters)} chapter notebooks "
+        f"in {time.monotonic() - started:.0f} s:\n  " + "\n  ".join(results)
     )
     if failed:
         session.error(
-            f"{len(failed)} download(s) failed in a fresh environment (their folders are under "
-            f"{scratch}):\n  " + "\n  ".join(failed)
+            f"{len(failed)} download(s) failed in a fresh environment:\n  "
+            + "\n  ".join(failed)
         )
     shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _chapters() -> list[Path]:
+    """Return the chapters that run code: the ``book/*.md`` pages holding code cells."""
+    return [
+        page
+        for page in sorted((ROOT / "book").glob("*.md"))
+        if "```{code-cell}" in page.read_text(encoding="utf-8")
+    ]
+
+
+def _chapter_notebook(
+    session: nox.Session, env: dict[str, str], chapter: Path, folder: Path
+) -> Path:
+    """Return the notebook a reader downloads for ``chapter``: the book's, or one made now."""
+    built = HTML / "_sources" / chapter.relative_to(ROOT).with_suffix(".ipynb")
+    if built.exists() and built.stat().st_mtime >= chapter.stat().st_mtime:
+        return built
+    # No build, or one older than the chapter: the MyST source as MyST-NB reads it.
+    notebook = folder / chapter.with_suffix(".ipynb").name
+    folder.mkdir(parents=True, exist_ok=True)
+    run(
+        session,
+        env,
+        "python",
+        "-c",
+        MYST_TO_NOTEBOOK,
+        str(chapter),
+        str(notebook),
+    )
+    return notebook
 
 
 def _notebook(

@@ -1,17 +1,27 @@
-"""The benchmark runs real example scripts in empty folders and reads back what they saved."""
+"""The maintainer's tools (tools/): the benchmark and the reproduction run gallery examples.
+
+They run example scripts in empty folders and read back what they saved; here the examples are
+small stand-ins, but for one real example on the smoke profile.
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
-from dlcourse import bench, cli
+from dlcourse import reported
 
 ROOT = Path(__file__).resolve().parents[1]
-GALLERY = ROOT / "gallery" / "mnist_models"
+GALLERY = ROOT / "gallery"
+sys.path.insert(0, str(ROOT / "tools"))
+bench = importlib.import_module("bench")
+examples = importlib.import_module("examples")
+reproduce = importlib.import_module("reproduce")
 
 # An example that saves the numbers NAMES in the folder it runs in: its n-th run (counted in
 # the file $BENCH_COUNTER) took SECONDS[n] seconds and reached ACCURACY.
@@ -152,19 +162,18 @@ def test_save_writes_the_record_whole(tmp_path):
 
 
 def test_every_recipe_names_a_gallery_example_and_a_network_the_fast_one_trains():
-    fast = (GALLERY / bench.FAST_SCRIPT).read_text()
-    for name, (script, fast_name) in bench.RECIPES.items():
-        assert (GALLERY / script).is_file(), script
-        assert name in (GALLERY / script).read_text(), (
-            f"{script} saves no {name}.json"
-        )
+    fast = examples.find_script(bench.FAST_SCRIPT).read_text()
+    for name in reported.NAMES:
+        script, fast_name = bench.recipe(name)
+        path = examples.find_script(script)
+        assert name in path.read_text(), f"{script} saves no {name}.json"
         if fast_name:
             # The fast example saves fast_NAME.json for each network of its recipes.
             assert fast_name == f"fast_{name}" and f'"{name}": (' in fast, name
 
 
 def test_the_command_refuses_an_unknown_experiment(capsys):
-    assert cli.main(["bench", "lenet", "--gallery", str(GALLERY)]) == 2
+    assert bench.main(["lenet"]) == 2
     assert "no benchmark for lenet" in capsys.readouterr().err
 
 
@@ -181,22 +190,104 @@ def test_the_command_prints_the_table_and_saves_it(
         monkeypatch,
     )
     out = tmp_path / "bench.json"
-    argv = [
-        "bench",
-        "pytorch_example",
-        "--repeats",
-        "2",
-        "--gallery",
-        str(gallery),
-    ]
-    assert cli.main([*argv, "--out", str(out)]) == 0
+    argv = ["pytorch_example", "--repeats", "2", "--gallery", str(gallery)]
+    assert bench.main([*argv, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert re.search(r"pytorch_example +98\.45% +31\.0 +98\.50%", printed), (
         printed
     )
-    assert (
-        json.loads(out.read_text())["experiments"]["pytorch_example"][
-            "reference_seconds"
-        ]
-        == 31
+    saved = json.loads(out.read_text())["experiments"]["pytorch_example"]
+    assert saved["reference_seconds"] == 31
+
+
+# --- reproduce ---------------------------------------------------------------------------
+
+# A stand-in example: saves each of NAMES with ACCURACY, on the full data or a subset.
+SAVES = """
+import json
+for name in {names!r}:
+    record = {{"test_accuracy": {accuracy!r}, "train_seconds": 2.0,
+              "train_images": {train}, "test_images": {test},
+              "history": {{"loss": [1.0]}}, "device": "Test GPU"}}
+    json.dump(record, open(name + ".json", "w"))
+"""
+
+
+def _stand_in(gallery, script, names, accuracy, full=True):
+    folder = gallery / "mnist_models"
+    folder.mkdir(parents=True, exist_ok=True)
+    train, test = (60_000, 10_000) if full else (2_000, 1_000)
+    text = SAVES.format(names=names, accuracy=accuracy, train=train, test=test)
+    (folder / script).write_text(text)
+
+
+def test_reproduce_runs_each_example_once_and_tabulates_band_and_device(
+    tmp_path,
+):
+    gallery = tmp_path / "gallery"
+    names = ["mlp_tanh", "mlp_relu"]
+    _stand_in(gallery, "plot_five_layer_network.py", names, 0.9807)
+    logged = []
+    rows = reproduce.measure(
+        names, gallery_dir=gallery, scratch=tmp_path, log=logged.append
     )
+    assert [result.name for result, _ in rows] == names
+    assert sum(line.startswith("running ") for line in logged) == 1
+    text = reproduce.table(rows)
+    assert text.splitlines()[0].split() == [
+        "result",
+        "2018",
+        "measured",
+        "band",
+        "in",
+        "band",
+        "device",
+    ]
+    assert re.search(
+        r"mlp_tanh +98\.06% +98\.07% +97\.76–98\.36% +yes +Test GPU", text
+    )
+    assert not list(tmp_path.glob("dlcourse-reproduce-*"))
+
+
+def test_reproduce_fails_a_full_result_outside_its_band(
+    tmp_path, monkeypatch, capsys
+):
+    gallery = tmp_path / "gallery"
+    _stand_in(gallery, "plot_cnn.py", ["cnn"], 0.97)
+    assert reproduce.main(["cnn", "--gallery", str(gallery)]) == 1
+    out, err = capsys.readouterr()
+    assert re.search(r"cnn +99\.23% +97\.00% .* NO +Test GPU", out), out
+    assert "1 result(s) outside their band: cnn" in err
+
+
+def test_reproduce_does_not_judge_a_run_on_a_subset(tmp_path):
+    gallery = tmp_path / "gallery"
+    _stand_in(gallery, "plot_cnn.py", ["cnn"], 0.5, full=False)
+    rows = reproduce.measure(["cnn"], gallery_dir=gallery, scratch=tmp_path)
+    assert reproduce.verdict(*rows[0]) == "not checked"
+
+
+def test_reproduce_names_an_unknown_result_in_one_line(capsys):
+    assert reproduce.main(["cnn", "lenet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no 2018 result named 'lenet'" in err
+
+
+def test_reproduce_names_a_failing_example_and_keeps_its_folder(tmp_path):
+    gallery = tmp_path / "gallery" / "mnist_models"
+    gallery.mkdir(parents=True)
+    (gallery / "plot_cnn.py").write_text(
+        "print('loading'); raise SystemExit(3)\n"
+    )
+    with pytest.raises(examples.ExampleError, match="failed with status 3"):
+        reproduce.measure(["cnn"], gallery_dir=gallery.parent, scratch=tmp_path)
+    assert next(tmp_path.glob("dlcourse-reproduce-*/plot_cnn/output.txt"))
+
+
+@pytest.mark.slow
+def test_reproduce_runs_a_real_example_as_a_reader_would(monkeypatch, capsys):
+    monkeypatch.setenv("DLCOURSE_PROFILE", "smoke")
+    assert reproduce.main(["softmax"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("softmax "))
+    assert "not checked" in row and not row.endswith("unknown"), row

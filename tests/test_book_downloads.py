@@ -5,6 +5,7 @@ Run after a build (``pytest -m book``).
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 from urllib.parse import urljoin
@@ -50,6 +51,14 @@ def test_chapter_offers_its_executed_notebook(chapter):
     assert code and any(cell.outputs for cell in code), (
         f"{chapter}: a notebook without outputs"
     )
+    # Glue is the book's: a reader's environment holds no MyST-NB.
+    imports = [
+        line
+        for cell in code
+        for line in cell.source.splitlines()
+        if re.match(r"\s*(from|import)\s+myst_nb\b", line)
+    ]
+    assert not imports, f"{chapter}: the notebook imports MyST-NB: {imports}"
     # The MyST source stays downloadable beside it.
     assert any(href.endswith(f"{Path(chapter).name}.md") for href in links)
 
@@ -72,3 +81,35 @@ def test_gallery_offers_every_example_in_one_zip_of_scripts_and_one_of_notebooks
             contents.append(sorted(archive.namelist()))
     notebooks = sorted(script.replace(".py", ".ipynb") for script in scripts)
     assert sorted(contents) == sorted([scripts, notebooks])
+
+
+GALLERY_SCRIPTS = sorted((ROOT / "gallery").glob("*/plot_*.py"))
+
+
+@pytest.mark.parametrize(
+    "script", GALLERY_SCRIPTS, ids=[s.name for s in GALLERY_SCRIPTS]
+)
+def test_example_page_installs_the_wheel_with_the_extra_its_script_imports(
+    script, monkeypatch
+):
+    monkeypatch.syspath_prepend(str(ROOT / "book" / "_ext"))
+    import dlcourse_wheel
+
+    extra = dlcourse_wheel.extra_for(script.read_text(encoding="utf-8"))
+    page = bookpages.page(
+        f"book/gallery/{script.parent.name}/{script.stem}.html"
+    )
+    blocks = [pre.get_text() for pre in page.select("div.highlight pre")]
+    installs = [
+        line
+        for block in blocks
+        for line in block.splitlines()
+        if "pip install" in line
+    ]
+    assert any(
+        re.fullmatch(
+            rf'pip install "\./dlcourse-[\w.]+-py3-none-any\.whl\[{extra}\]"',
+            line.strip(),
+        )
+        for line in installs
+    ), (script.name, installs)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-from dlcourse import checkpoints, cli, experiments, profiles, signals
+from dlcourse import cli, gallery, profiles, reported
 
 
 def _run(capsys, *argv):
@@ -18,11 +17,23 @@ def _run(capsys, *argv):
     return status, out, err
 
 
-def test_list_shows_every_experiment_with_its_2018_value(capsys):
+def _one_line(err: str) -> bool:
+    return (
+        err.startswith("dlcourse: ")
+        and err.count("\n") == 1
+        and "Traceback" not in err
+    )
+
+
+def test_list_shows_every_result_its_band_and_its_example(capsys):
     status, out, _ = _run(capsys, "list")
     assert status == 0
-    for experiment in experiments.EXPERIMENTS.values():
-        assert experiment.name in out and experiment.reported_text() in out
+    rows = out.splitlines()[1:]
+    assert len(rows) == len(reported.RESULTS)
+    for result, row in zip(reported.RESULTS, rows, strict=True):
+        band = f"{result.low:g}–{result.high:g}%"
+        for cell in (result.name, result.reported_text(), band, result.example):
+            assert cell in row, (cell, row)
 
 
 def test_module_entry_point_runs():
@@ -32,115 +43,46 @@ def test_module_entry_point_runs():
         text=True,
         check=False,
     )
-    assert done.returncode == 0 and "cnn_expanded" in done.stdout
+    assert done.returncode == 0 and "plot_cnn_expanded.py" in done.stdout
 
 
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (
-            ["train", "resnet"],
-            "no experiment 'resnet'; choose one of softmax, ",
-        ),
-        (["train", "softmax", "--device", "cuda"], "CUDA was requested"),
-    ],
-)
-def test_bad_names_and_values_give_one_line_and_exit_2(capsys, argv, message):
-    import torch
-
-    if "cuda" in argv and torch.cuda.is_available():
-        pytest.skip("this machine has a GPU")
-    status, out, err = _run(capsys, *argv)
-    assert status == 2
-    assert err.startswith("dlcourse: ") and message in err
-    assert err.count("\n") == 1 and "Traceback" not in err
+@pytest.mark.parametrize("name", ["plot_cnn", "plot_cnn.py", "cnn"])
+def test_example_writes_the_gallery_script_here(
+    capsys, tmp_path, monkeypatch, name
+):
+    monkeypatch.chdir(tmp_path)
+    status, out, _ = _run(capsys, "example", name)
+    assert status == 0 and "python plot_cnn.py" in out
+    written = tmp_path / "plot_cnn.py"
+    assert written.read_bytes() == gallery.find("plot_cnn").read_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == ["plot_cnn.py"]
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["train", "softmax", "--epochs", "0"],
-        ["train", "softmax", "--framework", "caffe"],
-        ["fly"],
-    ],
-)
+def test_example_never_overwrites_a_file(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plot_cnn.py").write_text("my changes\n")
+    status, _, err = _run(capsys, "example", "plot_cnn")
+    assert status == 2 and _one_line(err) and "already exists" in err
+    assert (tmp_path / "plot_cnn.py").read_text() == "my changes\n"
+
+
+def test_an_unknown_example_is_one_line_naming_the_known_ones(
+    capsys, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    status, _, err = _run(capsys, "example", "plot_lenet")
+    assert status == 2 and _one_line(err), err
+    assert "no gallery example 'plot_lenet'; choose one of" in err
+    assert "plot_cnn," in err and "plot_softmax_regression" in err
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("argv", [["train", "cnn"], ["fly"], ["data", "get"]])
 def test_argument_errors_exit_2(capsys, argv):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv)
     assert exit_info.value.code == 2
     assert "error:" in capsys.readouterr().err
-
-
-def test_bad_profile_is_a_usage_error(capsys, monkeypatch):
-    monkeypatch.setenv(profiles.ENV_VAR, "turbo")
-    status, _, err = _run(capsys, "train", "softmax")
-    assert status == 2 and "'turbo' is not a profile" in err
-
-
-def test_train_smoke_then_cached(capsys, monkeypatch, tmp_path):
-    monkeypatch.setenv(profiles.ENV_VAR, "smoke")
-    monkeypatch.setenv(experiments.CACHE_ENV_VAR, str(tmp_path))
-    status, out, _ = _run(capsys, "train", "mlp_relu", "--framework", "torch")
-    assert status == 0
-    assert (
-        "profile smoke" in out
-        and "test accuracy" in out
-        and "(smoke profile)" in out
-    )
-    result_path = out.strip().splitlines()[-1].removeprefix("result: ")
-    result = json.loads(open(result_path).read())
-    assert (
-        result["name"] == "mlp_relu"
-        and result["config"]["framework"] == "torch"
-    )
-    status, out, _ = _run(capsys, "train", "mlp_relu", "--framework", "torch")
-    assert status == 0 and "cached result" in out
-
-
-def test_sigusr1_exits_resumable(tmp_path):
-    """The walltime contract: a warning signal makes `train` checkpoint and exit 75."""
-    env = {**os.environ, profiles.ENV_VAR: "smoke"}
-    command = [
-        sys.executable,
-        "-m",
-        "dlcourse",
-        "train",
-        "pytorch_example",
-        "--epochs",
-        "50",
-    ]
-    proc = subprocess.Popen(
-        [*command, "--out", str(tmp_path)],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    for line in proc.stdout:
-        if "epoch 1/50" in line:
-            proc.send_signal(__import__("signal").SIGUSR1)
-            break
-    out = proc.stdout.read()
-    assert proc.wait(timeout=120) == signals.EXIT_RESUMABLE
-    assert "stopped by signal" in out
-    state = json.loads((tmp_path / checkpoints.CHECKPOINT_STATE).read_text())
-    assert state["epoch"] >= 1
-
-
-def test_reproduce_prints_the_table(capsys, monkeypatch, tmp_path):
-    monkeypatch.setenv(profiles.ENV_VAR, "smoke")
-    monkeypatch.setenv(experiments.CACHE_ENV_VAR, str(tmp_path))
-    status, out, _ = _run(capsys, "reproduce", "softmax", "mlp_relu")
-    assert (
-        status == 0
-    )  # under the smoke profile the bands are reported, not enforced
-    assert "bands apply to the full profile only" in out
-    table = out[out.index("experiment ") :]
-    rows = [
-        line
-        for line in table.splitlines()
-        if line.startswith(("softmax ", "mlp_relu "))
-    ]
-    assert len(rows) == 2 and all("91.7%" in r or "98.07%" in r for r in rows)
 
 
 def test_data_verify_and_info(capsys):
@@ -152,33 +94,23 @@ def test_data_verify_and_info(capsys):
     status, out, _ = _run(capsys, "info")
     info = json.loads(out)
     assert status == 0 and info["cpu"] and "torch" in info["versions"]
+    assert info["keras device"] and info["keras backend"]
 
 
-@pytest.mark.slow
-def test_a_keras_run_prints_only_its_own_lines(tmp_path):
-    """TensorFlow's native start-up lines do not reach the terminal of `dlcourse train`."""
-    env = {**os.environ, profiles.ENV_VAR: "smoke"}
-    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
-    command = [
-        sys.executable,
-        "-m",
-        "dlcourse",
-        "train",
-        "softmax",
-        "--epochs",
-        "1",
-    ]
-    done = subprocess.run(
-        [*command, "--out", str(tmp_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    assert all(
-        line.startswith("dlcourse: ") for line in done.stderr.splitlines()
-    ), done.stderr
-    assert all(
-        line.startswith(("softmax", "result: "))
-        for line in done.stdout.splitlines()
-    )
+def test_a_data_file_that_is_a_directory_is_one_line(
+    capsys, tmp_path, monkeypatch
+):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    (folder / "train-images-idx3-ubyte.gz").mkdir()
+    monkeypatch.setenv("DLCOURSE_DATA", str(folder))
+    monkeypatch.setattr("dlcourse.data.MIRRORS", ("http://127.0.0.1:9/",))
+    status, _, err = _run(capsys, "data", "verify")
+    assert status == 2 and _one_line(err), err
+    assert "train-images-idx3-ubyte.gz" in err and "directory" in err
+
+
+def test_a_bad_profile_is_one_line(capsys, monkeypatch):
+    monkeypatch.setenv(profiles.ENV_VAR, "turbo")
+    status, _, err = _run(capsys, "info")
+    assert status == 2 and _one_line(err) and "'turbo' is not a profile" in err

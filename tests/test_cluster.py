@@ -3,7 +3,6 @@ quotes when bash runs the script. The tests against a real Slurm are in tests/cl
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shlex
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dlcourse import cluster, signals
+from dlcourse import cluster
 from dlcourse.cluster import JobSpec, render_jobscript
 
 BASH = shutil.which("bash")
@@ -106,7 +105,7 @@ def test_several_slurm_tasks_start_under_srun_and_one_task_runs_directly():
     assert one.rstrip().splitlines()[-1] == "python x.py"
 
 
-def test_pbs_directives_follow_the_torque_form():
+def test_pbs_directives_ask_for_a_selection_of_cores():
     spec = JobSpec(
         ["python", "mnist_cnn.py"],
         scheduler="pbs",
@@ -123,7 +122,7 @@ def test_pbs_directives_follow_the_torque_form():
     script = render_jobscript(spec)
     assert directives(script, "#PBS") == [
         "-N cnn.tf.gpu",
-        "-l nodes=1:ppn=20",
+        "-l select=1:ncpus=20",
         "-l walltime=72:00:00",
         "-l mem=16gb",
         "-q workq",
@@ -145,7 +144,7 @@ def test_pbs_directives_follow_the_torque_form():
 
 def test_walltime_safe_slurm_script_asks_for_the_warning_and_requeues_on_75():
     spec = JobSpec(
-        ["dlcourse", "train", "softmax"],
+        ["python", "train.py"],
         walltime="1:00:00",
         warning_seconds=120,
         requeue=True,
@@ -175,8 +174,8 @@ def test_torchrun_replaces_python_and_spans_the_nodes():
     script = render_jobscript(spec)
     assert directives(script, "#SBATCH")[1:4] == [
         "--nodes=2",
-        "--ntasks-per-node=1",
         "--cpus-per-task=32",
+        "--gpus-per-node=4",
     ]
     launch = logical_lines(script)[-1]
     assert launch.startswith(
@@ -193,7 +192,11 @@ def test_torchrun_runs_other_programs_without_python_and_on_one_node_standalone(
     launch = logical_lines(render_jobscript(spec))[-1]
     assert (
         launch
-        == "srun torchrun --standalone --nproc-per-node=2 --no-python dlcourse train cnn"
+        == "torchrun --standalone --nproc-per-node=2 --no-python dlcourse train cnn"
+    )
+    # torchrun dies of SIGUSR1 but passes SIGTERM on to its workers.
+    assert "trap 'relay TERM' USR1" in render_jobscript(
+        JobSpec(["python", "x.py"], torchrun=True, warning_seconds=60)
     )
 
 
@@ -446,7 +449,7 @@ def test_warning_reaches_the_program_which_checkpoints_and_the_script_requeues(
     )
     _wait_for(lambda: (out / "starts.txt").exists())
     job.send_signal(signal.SIGUSR1)
-    assert job.wait(timeout=30) == signals.EXIT_RESUMABLE
+    assert job.wait(timeout=30) == cluster.EXIT_REQUEUE
     checkpoint = json.loads((out / "checkpoint.json").read_text())
     assert 0 < checkpoint["step"] < 40
     assert not (out / "result.json").exists()
@@ -596,135 +599,52 @@ def _wait_for(condition, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="dlcourse")
-    # The dest the dlcourse command uses: the jobscript's own words must not overwrite it.
-    cluster.add_cli(parser.add_subparsers(dest="command", required=True))
-    return parser.parse_args(argv)
-
-
-def test_cli_prints_the_script_for_the_command_after_the_double_dash(capsys):
-    args = _parse(
-        [
-            "jobscript",
-            "--time",
-            "1:00:00",
-            "--warning-seconds",
-            "120",
-            "--requeue",
-            "--env",
-            "DLCOURSE_PROFILE=smoke",
-            "--module",
-            "python/3.11",
-            "--",
-            "dlcourse",
-            "train",
-            "softmax",
-            "--epochs",
-            "2",
-        ]
-    )
-    assert args.handler(args) == 0
-    printed = capsys.readouterr().out
-    expected = JobSpec(
-        ["dlcourse", "train", "softmax", "--epochs", "2"],
-        walltime="1:00:00",
-        warning_seconds=120,
-        requeue=True,
-        env=["DLCOURSE_PROFILE=smoke"],
+def test_course_jobs_run_downloaded_scripts_in_their_folder():
+    jobs = cluster.course_jobs(
+        "/work/me/course dir",
+        venv="/work/me/.venv",
         modules=["python/3.11"],
     )
-    assert printed == render_jobscript(expected)
-
-
-def test_cli_reports_a_bad_value_in_one_line_and_exits_2(capsys):
-    args = _parse(
-        ["jobscript", "--time", "ten minutes", "--", "python", "x.py"]
-    )
-    assert args.handler(args) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err.splitlines() == [
-        "dlcourse jobscript: error: walltime must look like H:MM:SS or D-HH:MM:SS, "
-        "got 'ten minutes'"
-    ]
-
-
-def test_cli_reports_a_count_that_is_no_number_in_one_line(capsys):
-    args = _parse(["jobscript", "--nodes", "two", "--", "python", "x.py"])
-    assert args.handler(args) == 2
-    assert capsys.readouterr().err.splitlines() == [
-        "dlcourse jobscript: error: nodes must be a whole number, got 'two'"
-    ]
-
-
-def test_cli_without_a_command_exits_2(capsys):
-    args = _parse(["jobscript", "--nodes", "2"])
-    assert args.handler(args) == 2
-    assert "command must be a non-empty list" in capsys.readouterr().err
-
-
-def test_dlcourse_command_line_renders_a_jobscript(capsys):
-    from dlcourse import cli
-
-    argv = [
-        "jobscript",
-        "--scheduler",
-        "pbs",
-        "--time",
-        "1:00:00",
-        "--",
-        "dlcourse",
-        "list",
-    ]
-    assert cli.main(argv) == 0
-    assert capsys.readouterr().out == render_jobscript(
-        JobSpec(["dlcourse", "list"], scheduler="pbs", walltime="1:00:00")
-    )
-
-
-def test_course_jobs_run_in_their_folder_with_the_given_environment():
-    jobs = cluster.course_jobs("/work/me/course dir", venv="/work/me/.venv")
     assert set(jobs) == {
-        "smoke_training",
+        "cnn",
+        "cnn_pbs",
         "walltime_safe",
-        "pbs_training",
-        "torchrun",
+        "walltime_safe_pbs",
+        "ddp",
+        "notebook",
     }
     for name, spec in jobs.items():
         assert spec.workdir == "/work/me/course dir", name
-        assert spec.venv == "/work/me/.venv", name
-        assert "DLCOURSE_PROFILE=smoke" in spec.env, name
-        out = spec.command[spec.command.index("--out") + 1]
-        assert not out.startswith("/"), f"{name}: runs land in the job's folder"
         script = render_jobscript(spec)
         assert "source /work/me/.venv/bin/activate || exit 1" in script
-    assert (
-        jobs["smoke_training"].scheduler == "slurm"
-        and not jobs["smoke_training"].walltime_safe
-    )
-    # The walltime-safe job runs the very same training, warned and requeued.
-    safe = jobs["walltime_safe"]
-    assert safe.command == jobs["smoke_training"].command
-    assert safe.warning_seconds > 0 and safe.requeue
-    assert safe.warning_seconds < safe.walltime_seconds
-    assert "#SBATCH --chdir='/work/me/course dir'" in render_jobscript(safe)
-    pbs = render_jobscript(jobs["pbs_training"])
+        assert "module load python/3.11 || exit 1" in script
+    cnn, pbs = (render_jobscript(jobs[n]) for n in ("cnn", "cnn_pbs"))
+    # Short enough to type: the scripts the chapter shows for plot_cnn.py.
+    assert len(cnn.splitlines()) <= 15 and len(pbs.splitlines()) <= 15
+    assert "#SBATCH --gpus=1" in cnn and cnn.endswith("\npython plot_cnn.py\n")
+    assert "#PBS -l select=1:ncpus=4:ngpus=1" in pbs
     assert "#PBS -N cnn.tf.gpu" in pbs and "#PBS -q workq" in pbs
     assert "cd -- '/work/me/course dir' || exit 1" in pbs
-    torchrun = jobs["torchrun"]
-    assert torchrun.torchrun and torchrun.workers_per_node == 2
-    assert "--framework" in torchrun.command and "torch" in torchrun.command
+    safe = jobs["walltime_safe"]
+    assert safe.command == ("python", cluster.CLUSTER_EXAMPLE)
+    assert 0 < safe.warning_seconds < safe.walltime_seconds and safe.requeue
+    assert "#SBATCH --chdir='/work/me/course dir'" in render_jobscript(safe)
+    ddp = jobs["ddp"]
+    assert ddp.torchrun and ddp.workers_per_node == 2
     assert (
-        "srun torchrun --standalone --nproc-per-node=2 -m dlcourse train mlp_relu"
-        in (render_jobscript(torchrun))
+        "torchrun --standalone --nproc-per-node=2 plot_training_on_a_cluster.py"
+        in render_jobscript(ddp)
     )
 
 
-def test_course_jobs_without_a_venv_activate_nothing():
-    for spec in cluster.course_jobs("/tmp/w").values():
-        assert spec.venv is None and spec.conda is None
-        assert "activate" not in render_jobscript(spec)
+def test_course_jobs_without_gpus_ask_for_none_and_run_two_cpu_processes():
+    jobs = cluster.course_jobs("/tmp/w", gpus=0, env=["DLCOURSE_PROFILE=smoke"])
+    for spec in jobs.values():
+        script = render_jobscript(spec)
+        assert "gpus" not in script
+        assert "export DLCOURSE_PROFILE=smoke" in script
+        assert spec.venv is None and "activate" not in script
+    assert jobs["ddp"].workers_per_node == 2
 
 
 @pytest.mark.skipif(BASH is None, reason="bash is not installed")

@@ -17,8 +17,7 @@ import numpy as np
 import pytest
 from places import make_socket
 
-from dlcourse import config, data, inputs, profiles
-from dlcourse.models import Architecture
+from dlcourse import data, profiles
 
 # Published per-digit counts of the MNIST training set.
 TRAIN_CLASS_COUNTS = [
@@ -561,33 +560,6 @@ def test_cutting_twice_changes_nothing(mnist):
             getattr(twice, field), getattr(once, field)
         )
     assert data.subset(mnist, profiles.PROFILES["full"]) is mnist
-
-
-def test_training_engine_sees_the_same_arrays_under_a_smoke_environment(
-    monkeypatch, fresh_announcements, mnist
-):
-    """The engine cuts the data by its profile again; an already cut set comes out the same."""
-    smoke = profiles.PROFILES["smoke"]
-    run = config.TrainConfig(
-        Architecture("mlp", "relu"),
-        "torch",
-        config.OptimizerSpec("adam", learning_rate=0.003),
-        batch_size=100,
-        epochs=1,
-        seed=0,
-    )
-    expected = inputs.prepare_data(run, smoke, mnist)
-    monkeypatch.setenv(profiles.ENV_VAR, "smoke")
-    with pytest.warns(data.SubsetWarning):
-        got = inputs.prepare_data(run, smoke)
-    for field in ("x_train", "y_train", "x_test", "y_test"):
-        np.testing.assert_array_equal(
-            getattr(got, field), getattr(expected, field)
-        )
-    assert got.x_train.shape == (2_000, 784) and got.x_test.shape == (
-        1_000,
-        784,
-    )
 
 
 # --- the validation split -------------------------------------------------------------------

@@ -1,17 +1,12 @@
-"""Tests of dlcourse.loop, the plain PyTorch loop, and of the runner built around it."""
+"""Tests of dlcourse.loop, the plain PyTorch loop."""
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
-from tinyruns import SMOKE, NoBar, small_config
 
-from dlcourse import inputs, loop, models, signals
-from dlcourse.layout import ProcessLayout
-from dlcourse.torch_trainer import ShareOfBatches, TorchTrainer
+from dlcourse import loop, models
 
 
 def _batches(x: np.ndarray, y: np.ndarray, order: np.ndarray, size: int):
@@ -55,75 +50,3 @@ def test_evaluate_leaves_the_weights_and_gradients_alone():
         )
     assert loss == pytest.approx(float(expected))
     assert not model.training
-
-
-def test_the_runner_epoch_is_the_plain_loop_on_the_same_batches():
-    """One process: the trainer's additions change nothing about what the loop computes."""
-    run = replace(small_config("torch"), epochs=2)
-    arrays = inputs.prepare_data(run, replace(SMOKE, train_limit=500))
-    trainer = TorchTrainer(run, "cpu")
-
-    torch.manual_seed(run.seed)
-    model = models.torch_model(run.arch)
-    optimizer = torch.optim.Adam(
-        model.parameters(),
-        lr=run.optimizer.learning_rate,
-        eps=run.optimizer.epsilon,
-    )
-    for epoch in range(run.epochs):
-        order = inputs.epoch_permutation(run.seed, epoch, len(arrays.x_train))
-        torch.manual_seed(
-            inputs.epoch_seed(run.seed, epoch)
-        )  # the epoch's dropout
-        for group in optimizer.param_groups:
-            group["lr"] = run.optimizer.rate_at(epoch)
-        plain = loop.train_epoch(
-            model,
-            _batches(arrays.x_train, arrays.y_train, order, run.batch_size),
-            optimizer,
-        )
-        runner = trainer.train_epoch(arrays, epoch, signals.StopFlag(), NoBar())
-        assert runner == plain
-        theirs = trainer.net.state_dict()
-        assert all(
-            torch.equal(value, theirs[name])
-            for name, value in model.state_dict().items()
-        )
-    assert trainer.evaluate(arrays.x_test, arrays.y_test) == loop.evaluate(
-        model,
-        _batches(
-            arrays.x_test, arrays.y_test, np.arange(len(arrays.x_test)), 1000
-        ),
-    )
-
-
-def test_each_process_takes_every_world_th_example():
-    x = torch.arange(10).float()[:, None]
-    y = torch.arange(10)
-    order = np.array([9, 8, 7, 6, 5, 4, 3, 2, 1, 0])
-    shares = [
-        [
-            b[1].tolist()
-            for b in ShareOfBatches(
-                x, y, order, 4, ProcessLayout(2, r, r), lambda: False, NoBar()
-            )
-        ]
-        for r in range(2)
-    ]
-    # Two processes, global batches of 4: each takes 2 of every 4, together all of them.
-    assert shares == [[[9, 7], [5, 3], [1]], [[8, 6], [4, 2], [0]]]
-
-
-def test_batches_end_after_the_batch_in_which_the_stop_came():
-    x, y = torch.zeros(10, 1), torch.arange(10)
-    asked = []
-
-    def should_stop() -> bool:
-        asked.append(True)
-        return len(asked) == 2
-
-    batches = ShareOfBatches(
-        x, y, np.arange(10), 3, ProcessLayout(), should_stop, NoBar()
-    )
-    assert [b[1].tolist() for b in batches] == [[0, 1, 2], [3, 4, 5]]
-    assert batches.stopped

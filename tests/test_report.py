@@ -1,150 +1,40 @@
-"""Tests of dlcourse.report: run descriptions, the 2018-vs-measured table, the band check."""
+"""Tests of dlcourse.report: the 2018-vs-measured table, and the labels a model predicts."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from dlcourse import experiments, models, report
-from dlcourse.config import RunResult
+from dlcourse import models, report, reported
 
-SOFTMAX = experiments.get("softmax")
+SOFTMAX = reported.get("softmax")
 
 
-def _result(
-    accuracy: float,
-    *,
-    profile: str = "full",
-    device: str = "cpu",
-    config: dict | None = None,
-    cached: bool = False,
-) -> RunResult:
-    description = {
-        "full": "profile full: full training and test sets, all epochs",
-        "smoke": "profile smoke: 2,000 training images, 1,000 test images, at most 1 epoch(s); "
-        "NOT comparable with published results",
-    }[profile]
-    epoch = {
-        "loss": 0.3,
-        "accuracy": accuracy,
-        "val_loss": 0.3,
-        "val_accuracy": accuracy,
-        "seconds": 2.0,
-        "images_per_second": 30_000.0,
-    }
-    return RunResult(
-        name="softmax",
-        key="0" * 64,
-        config=config or SOFTMAX.config.to_dict(),
-        profile=profile,
-        profile_description=description,
-        history=[
-            {**epoch, "epoch": 1},
-            {**epoch, "epoch": 2, "images_per_second": 10_000.0},
-        ],
-        test_accuracy=accuracy,
-        test_loss=0.3,
-        wall_time=4.0,
-        provenance={
-            "device": device,
-            "framework": "keras",
-            "keras_backend": "tensorflow",
-            "cpu": "Test CPU 3000",
-            "cpu_count": 2,
-            "gpu": "NVIDIA H100" if device == "cuda" else None,
-        },
-        run_dir="/runs/softmax",
-        weights="model.keras",
-        cached=cached,
+def test_seed_table_rows_and_columns():
+    cnn = reported.get("cnn")
+    table = report.seed_table(
+        [(SOFTMAX, 0.9172, report.IN_BAND), (cnn, 0.95, report.OUT_OF_BAND)]
     )
-
-
-def test_describe_run_names_device_time_and_profile():
-    lines = report.describe_run(_result(0.917)).splitlines()
-    assert lines[0] == "device:  cpu (Test CPU 3000), keras on tensorflow"
-    assert (
-        lines[1] == "time:    4.0 s of training for 2 epoch(s), 20,000 images/s"
-    )
-    assert lines[2] == "profile full: full training and test sets, all epochs"
-
-
-def test_describe_run_names_the_gpu_and_a_cached_run():
-    text = report.describe_run(_result(0.917, device="cuda", cached=True))
-    assert text.startswith("device:  cuda (NVIDIA H100)")
-    assert "measured when this build first trained it" in text
-
-
-def test_comparison_table_rows_and_columns():
-    rows = [(SOFTMAX, _result(0.9172)), (experiments.get("cnn"), _result(0.95))]
-    table = report.comparison_table(rows)
-    assert list(table.columns) == [
-        "2018 course",
-        "this build",
-        "band",
-        "in band",
+    assert list(table.columns) == list(report.COLUMNS)
+    assert list(table.index) == [SOFTMAX.title, cnn.title]
+    assert table.loc[SOFTMAX.title].tolist() == [
+        "91.7%",
+        "91.72%",
+        "91.4–92%",
+        report.IN_BAND,
     ]
-    assert list(table.index) == [SOFTMAX.title, experiments.get("cnn").title]
-    first = table.loc[SOFTMAX.title]
-    assert first.tolist() == ["91.7%", "91.72%", "91.4–92%", report.IN_BAND]
-    # The cnn row holds a softmax config: not the experiment as configured, so not judged.
-    assert (
-        table.loc[experiments.get("cnn").title, "in band"]
-        == "not checked (another configuration)"
-    )
+    assert table.loc[cnn.title, "in band"] == report.OUT_OF_BAND
 
 
-def test_comparison_table_says_when_a_result_is_not_checked():
-    table = report.comparison_table([(SOFTMAX, _result(0.80, profile="smoke"))])
-    assert table.iloc[0]["in band"] == "not checked (smoke profile)"
-    assert table.iloc[0]["this build"] == "80.00%"
-    outside = report.comparison_table([(SOFTMAX, _result(0.90))])
-    assert outside.iloc[0]["in band"] == report.OUT_OF_BAND
-
-
-def test_comparison_table_shows_the_seed_text_of_an_approximate_result():
-    expanded = experiments.get("cnn_expanded")
-    result = _result(0.996, config=expanded.config.to_dict())
-    table = report.comparison_table([(expanded, result)])
+def test_seed_table_shows_the_course_text_of_an_approximate_result():
+    expanded = reported.get("cnn_expanded")
+    table = report.seed_table([(expanded, 0.996, report.IN_BAND)])
     assert table.iloc[0]["2018 course"] == "≈99.6%"
-    assert table.iloc[0]["in band"] == report.IN_BAND
 
 
-def test_comparison_table_needs_rows():
+def test_seed_table_needs_rows():
     with pytest.raises(ValueError, match="at least one"):
-        report.comparison_table([])
-
-
-def test_require_in_band_fails_a_full_result_outside_its_band():
-    with pytest.raises(
-        report.ResultOutOfBand, match=r"softmax: measured 90\.00%.*91\.4–92%"
-    ):
-        report.require_in_band(SOFTMAX, _result(0.90))
-    report.require_in_band(SOFTMAX, _result(0.917))
-
-
-def test_require_in_band_names_the_machine_that_measured():
-    with pytest.raises(
-        report.ResultOutOfBand, match=r"measured on Test CPU 3000 \(2 cores\)\W"
-    ):
-        report.require_in_band(SOFTMAX, _result(0.90))
-    with pytest.raises(
-        report.ResultOutOfBand, match=r"\(2 cores\), NVIDIA H100"
-    ):
-        report.require_in_band(SOFTMAX, _result(0.90, device="cuda"))
-
-
-def test_machine_text_without_a_core_count():
-    result = _result(0.9)
-    del result.provenance["cpu_count"]
-    assert report.machine_text(result) == "Test CPU 3000"
-
-
-def test_require_in_band_lets_cut_down_and_other_runs_pass():
-    report.require_in_band(SOFTMAX, _result(0.50, profile="smoke"))
-    two_epochs = {**SOFTMAX.config.to_dict(), "epochs": 2}
-    report.require_in_band(SOFTMAX, _result(0.50, config=two_epochs))
-    assert not report.is_comparable(SOFTMAX, _result(0.50, config=two_epochs))
-    assert report.is_comparable(SOFTMAX, _result(0.50))
+        report.seed_table([])
 
 
 def test_predicted_labels_of_a_torch_module_match_numpy():

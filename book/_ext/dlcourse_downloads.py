@@ -85,32 +85,53 @@ class RunExample(SphinxDirective):
                 "and the library, and run the script:"
             ),
         )
-        # One requirement to a line, so the block fits the column.
-        install = " \\\n    ".join(
-            ["pip install", *(f'"{r}"' for r in dlcourse_wheel.requirements())]
-            + [f"./{wheel.name}"]
+        # The wheel with the extra that brings the frameworks the script imports.
+        extra = dlcourse_wheel.extra_for(self._script_source(script))
+        commands = (
+            f'{VENV}\npip install "./{wheel.name}[{extra}]"\npython {script}'
         )
-        commands = f"{VENV}\n{install}\npython {script}"
         block = nodes.literal_block(commands, commands, language="bash")
-        cpu, gpu = (
-            dlcourse_wheel.requirements()[0],
-            dlcourse_wheel.requirements(gpu=True)[0],
-        )
+        gpu = dlcourse_wheel.requirements(gpu=True)[0]
         notebook = Path(script).with_suffix(".ipynb").name
+        which = [
+            nodes.literal(f"[{extra}]", f"[{extra}]"),
+            nodes.Text(" installs the framework this script imports; "),
+            nodes.literal("[all]", "[all]"),
+            nodes.Text(" installs every framework the book uses"),
+        ]
+        if extra == "all":
+            which = [
+                nodes.literal("[all]", "[all]"),
+                nodes.Text(" installs every framework the book uses"),
+            ]
         note = nodes.paragraph(
             "",
             "",
-            nodes.Text("On a GPU node, install "),
+            *which,
+            nodes.Text(". On a GPU node, add "),
             nodes.literal(f'"{gpu}"', f'"{gpu}"'),
-            nodes.Text(" in place of "),
-            nodes.literal(f'"{cpu}"', f'"{cpu}"'),
-            nodes.Text(". To run the notebook instead, add "),
+            nodes.Text(
+                " for Keras (PyTorch's Linux wheels carry their CUDA libraries)."
+                " To run the notebook instead, add "
+            ),
             nodes.literal("jupyterlab", "jupyterlab"),
             nodes.Text(" to the install and type "),
             nodes.literal(f"jupyter lab {notebook}", f"jupyter lab {notebook}"),
             nodes.Text("."),
         )
         return [intro, block, note]
+
+    def _script_source(self, script: str) -> str:
+        """Return the text of the gallery example ``script`` names."""
+        dirs = getattr(self.config, "sphinx_gallery_conf", {}).get(
+            "examples_dirs", []
+        )
+        for folder in [dirs] if isinstance(dirs, str) else dirs:
+            for path in sorted(
+                Path(self.env.srcdir, folder).glob(f"**/{script}")
+            ):
+                return path.read_text(encoding="utf-8")
+        raise self.error(f"no gallery example {script}")
 
 
 def _gallery_dirs(config: Config) -> list[str]:

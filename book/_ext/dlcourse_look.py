@@ -28,7 +28,14 @@ def serve_style(app: Sphinx) -> None:
 
 
 def drop_empty_outputs(app: Sphinx, doctree: nodes.document) -> None:
-    """Remove each cell output all of whose forms (HTML, text) show nothing."""
+    """Remove each cell output all of whose forms (HTML, text) show nothing.
+
+    Also each code block left empty, as a gallery example's settings-only cell is once
+    sphinx-gallery has removed its ``# sphinx_gallery_...`` lines.
+    """
+    for block in list(doctree.findall(nodes.literal_block)):
+        if not block.astext().strip() and block.parent is not None:
+            block.parent.remove(block)
     for cell_output in list(doctree.findall(nodes.container)):
         if "cell_output" not in cell_output.get("classes", []):
             continue

@@ -7,6 +7,7 @@ Run as a script, this builds the wheel into the folder given and prints its path
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -19,9 +20,17 @@ import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 # A wheel is built from the project's metadata and sources alone, never from stray build folders.
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "src")
+SOURCES = (
+    "pyproject.toml",
+    "setup.py",
+    "MANIFEST.in",
+    "README.md",
+    "LICENSE",
+    "src",
+    "gallery",
+)
 # The frameworks a downloaded example imports; their versions are the library's requirements.
-FRAMEWORKS = ("tensorflow", "keras", "torch", "matplotlib")
+FRAMEWORKS = ("tensorflow", "keras", "torch", "matplotlib", "scikit-learn")
 # Zip entries stamped with one fixed time: the same sources give the same bytes.
 SOURCE_DATE_EPOCH = (
     "315532800"  # 1980-01-01, the earliest time a zip file can hold
@@ -39,9 +48,9 @@ def requirements(root: Path = ROOT, *, gpu: bool = False) -> list[str]:
     With ``gpu``, TensorFlow is named as the ``gpu`` extra names it (with its CUDA libraries).
     """
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
-    chosen = {
-        _name(r): r for r in project["dependencies"] if _name(r) in FRAMEWORKS
-    }
+    extras = project["optional-dependencies"]
+    named = [*project["dependencies"], *extras["all"]]
+    chosen = {_name(r): r for r in named if _name(r) in FRAMEWORKS}
     if gpu:
         chosen.update(
             {_name(r): r for r in project["optional-dependencies"]["gpu"]}
@@ -52,6 +61,28 @@ def requirements(root: Path = ROOT, *, gpu: bool = False) -> list[str]:
             f"pyproject.toml does not require {', '.join(missing)}"
         )
     return [chosen[name] for name in FRAMEWORKS]
+
+
+# Which of the wheel's extras provides each framework a script may import.
+PROVIDED_BY = {"keras": "keras", "tensorflow": "keras", "torch": "torch"}
+
+
+def extra_for(source: str) -> str:
+    """Return the extra a script's imports need: ``"keras"``, ``"torch"``, or ``"all"``.
+
+    A script that imports one framework needs its extra; one that imports both or neither
+    (scikit-learn comes through the library) needs ``all``.
+    """
+    modules = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name.split(".")[0] for alias in node.names}
+        elif (
+            isinstance(node, ast.ImportFrom) and node.module and not node.level
+        ):
+            modules.add(node.module.split(".")[0])
+    extras = {PROVIDED_BY[m] for m in modules if m in PROVIDED_BY}
+    return extras.pop() if len(extras) == 1 else "all"
 
 
 def build_wheel(
@@ -65,8 +96,17 @@ def build_wheel(
     """
     with tempfile.TemporaryDirectory(prefix="dlcourse-wheel-") as scratch:
         project, wheels = Path(scratch) / "project", Path(scratch) / "wheels"
+        # Nothing an example saved where it ran: its models, numbers and backups.
         ignore = shutil.ignore_patterns(
-            "__pycache__", "*.pyc", "*.egg-info", "build"
+            "__pycache__",
+            "*.pyc",
+            "*.egg-info",
+            "build",
+            "*.keras",
+            "*.json",
+            "*.pt",
+            "*.tmp",
+            "*_backup",
         )
         for name in SOURCES:
             source = root / name

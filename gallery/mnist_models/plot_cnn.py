@@ -9,6 +9,7 @@ explains the ideas behind it.
 """
 
 # sphinx_gallery_thumbnail_number = 2
+# sphinx_gallery_dlcourse_gpu = True
 
 # %%
 # Settings

@@ -9,6 +9,7 @@ twice; :doc:`/book/more_data` explains why that helps.
 """
 
 # sphinx_gallery_thumbnail_number = 2
+# sphinx_gallery_dlcourse_gpu = True
 
 # %%
 # Settings

@@ -9,6 +9,7 @@ there is one; :doc:`/book/frameworks` puts it beside Keras and Caffe.
 """
 
 # sphinx_gallery_thumbnail_number = 1
+# sphinx_gallery_dlcourse_gpu = True
 
 # %%
 # Settings

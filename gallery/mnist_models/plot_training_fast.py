@@ -13,6 +13,7 @@ other examples of this gallery in the same folder.
 """
 
 # sphinx_gallery_thumbnail_number = 1
+# sphinx_gallery_dlcourse_gpu = True
 
 # %%
 # Settings

@@ -2,33 +2,27 @@
 
 ``render_jobscript(JobSpec(...))`` returns a bash script whose directives ask the scheduler for
 nodes, CPUs, GPUs, memory and time, which sets up the environment (modules, a venv or a conda
-environment) and then runs one command. Every value taken from the user is shell-quoted or
-refused, so a job name like ``a $(rm -rf ~) b`` stays a job name.
+environment) and then runs one command, such as ``python plot_cnn.py``. Every value taken from
+the user is shell-quoted or refused, so a job name like ``a $(rm -rf ~) b`` stays a job name.
 
 Walltime-safe jobs (``warning_seconds`` and ``requeue``) follow one contract with the program
-they run: shortly before the time limit the program receives SIGUSR1, writes a checkpoint and
-exits with code 75 (:data:`dlcourse.signals.EXIT_RESUMABLE`); the script then puts the job back
-in the queue, and the next run resumes from the checkpoint. Slurm sends the warning itself
-(``--signal``) and the job requeues with ``scontrol requeue``. PBS has no such signal: the script
-sets its own timer from the walltime and, on code 75, submits itself again with ``qsub``.
-
-Command line::
-
-    dlcourse jobscript --time 1:00:00 --warning-seconds 120 --requeue -- dlcourse train softmax
-    dlcourse jobscript --gpus-per-node 4 --nodes 2 --torchrun -- python train.py
+they run: shortly before the time limit the program receives SIGUSR1 (SIGTERM under
+``torchrun``, which passes it on to its workers), writes a checkpoint and exits with
+:data:`EXIT_REQUEUE`; the script then puts the job back in the queue, and the next run resumes
+from the checkpoint. Slurm sends the warning itself (``--signal``) and the job requeues with
+``scontrol requeue``. PBS has no such signal: the script sets its own timer from the walltime
+and submits itself again with ``qsub``.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 import shlex
-import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from dlcourse.signals import EXIT_RESUMABLE
-
+# EX_TEMPFAIL of sysexits.h, "try again later": checkpointed, run me again.
+EXIT_REQUEUE = 75
 SCHEDULERS = ("slurm", "pbs")
 WARNING_SIGNAL = "USR1"
 RENDEZVOUS_PORT = 29500
@@ -335,35 +329,35 @@ def fold_command(line: str, width: int = 80) -> str:
 
 
 def _slurm_directives(spec: JobSpec) -> list[str]:
-    """Return the #SBATCH lines of the job's request."""
+    """Return the #SBATCH lines of the job's request; counts of 1 are Slurm's defaults."""
     tasks_per_node = 1 if spec.torchrun else spec.tasks_per_node
     cpus_per_task = spec.cpus_per_task * (
         spec.workers_per_node if spec.torchrun else 1
     )
     options: list[tuple[str, object]] = [
         ("job-name", spec.job_name),
-        ("nodes", spec.nodes),
-        ("ntasks-per-node", tasks_per_node),
-        ("cpus-per-task", cpus_per_task),
+        ("nodes", spec.nodes if spec.nodes > 1 else None),
+        ("ntasks-per-node", tasks_per_node if tasks_per_node > 1 else None),
+        ("cpus-per-task", cpus_per_task if cpus_per_task > 1 else None),
+        ("gpus" if spec.nodes == 1 else "gpus-per-node", spec.gpus_per_node),
+        ("mem", spec.memory and "".join(memory_amount(spec.memory))),
+        (
+            "time",
+            spec.walltime_seconds and format_walltime(spec.walltime_seconds),
+        ),
+        ("partition", spec.queue),
+        ("account", spec.account),
+        ("output", spec.output),
+        ("error", spec.error),
+        ("chdir", spec.workdir),
     ]
-    if spec.gpus_per_node:
-        options.append(("gpus-per-node", spec.gpus_per_node))
-    optional = {
-        "mem": spec.memory and "".join(memory_amount(spec.memory)),
-        "time": spec.walltime_seconds
-        and format_walltime(spec.walltime_seconds),
-        "partition": spec.queue,
-        "account": spec.account,
-        "output": spec.output,
-        "error": spec.error,
-        "chdir": spec.workdir,
-    }
-    options += [(key, value) for key, value in optional.items() if value]
     if spec.warning_seconds:
         # B: signals the batch shell only; its trap passes the warning on to the program.
         options.append(("signal", f"B:{WARNING_SIGNAL}@{spec.warning_seconds}"))
     lines = [
-        f"#SBATCH --{key}={shlex.quote(str(value))}" for key, value in options
+        f"#SBATCH --{key}={shlex.quote(str(value))}"
+        for key, value in options
+        if value
     ]
     if spec.requeue:
         lines.append("#SBATCH --requeue")
@@ -377,10 +371,11 @@ def _pbs_directives(spec: JobSpec) -> list[str]:
     cores = spec.tasks_per_node * spec.cpus_per_task
     if spec.torchrun:
         cores = spec.workers_per_node * spec.cpus_per_task
-    nodes = f"nodes={spec.nodes}:ppn={cores}"
+    # PBS Pro's form (OpenPBS, and Slurm's qsub wrapper); Torque wrote nodes=N:ppn=C:gpus=G.
+    select = f"select={spec.nodes}:ncpus={cores}"
     if spec.gpus_per_node:
-        nodes += f":gpus={spec.gpus_per_node}"
-    lines = [f"#PBS -N {spec.job_name}", f"#PBS -l {nodes}"]
+        select += f":ngpus={spec.gpus_per_node}"
+    lines = [f"#PBS -N {spec.job_name}", f"#PBS -l {select}"]
     if spec.walltime_seconds:
         lines.append(
             f"#PBS -l walltime={format_walltime(spec.walltime_seconds)}"
@@ -432,8 +427,8 @@ def _launch_lines(spec: JobSpec) -> tuple[list[str], str]:
         program = f"--no-python {command}"
     workers = f"--nproc-per-node={spec.workers_per_node}"
     if spec.nodes == 1:
-        torchrun = f"torchrun --standalone {workers} {program}"
-        return [], f"srun {torchrun}" if spec.scheduler == "slurm" else torchrun
+        # Started by the batch shell itself, torchrun gets the shell's relayed warning.
+        return [], f"torchrun --standalone {workers} {program}"
     prelude = [
         "# Every node's torchrun meets the others at the job's first node.",
         'head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',
@@ -447,17 +442,19 @@ def _launch_lines(spec: JobSpec) -> tuple[list[str], str]:
 
 def _walltime_safe_lines(spec: JobSpec, launch: str) -> list[str]:
     """Return the lines that run the program in the background, relay signals and requeue."""
+    relayed = "TERM" if spec.torchrun else WARNING_SIGNAL
     lines = [
         "",
         f"# The program checkpoints on SIG{WARNING_SIGNAL} or SIGTERM and exits with "
-        f"{EXIT_RESUMABLE} to be resumed.",
+        f"{EXIT_REQUEUE} to be resumed.",
         "child=",
         "warned=0",
         "relay() {",
         "    warned=1",
         '    if [ -n "$child" ]; then kill -s "$1" "$child" 2>/dev/null; fi',
         "}",
-        f"trap 'relay {WARNING_SIGNAL}' {WARNING_SIGNAL}",
+        # torchrun passes SIGTERM on to its workers, but dies of SIGUSR1 itself.
+        f"trap 'relay {relayed}' {WARNING_SIGNAL}",
         "trap 'relay TERM' TERM",
     ]
     if spec.scheduler == "pbs" and spec.warning_seconds:
@@ -480,7 +477,7 @@ def _walltime_safe_lines(spec: JobSpec, launch: str) -> list[str]:
         'wait "$child"',
         "status=$?",
     ]
-    resume = f'[ "$status" -eq {EXIT_RESUMABLE} ]'
+    resume = f'[ "$status" -eq {EXIT_REQUEUE} ]'
     if spec.torchrun:
         # torchrun reports a worker that stopped on a signal as a failure, not as code 75.
         resume += ' || { [ "$warned" -eq 1 ] && [ "$status" -ne 0 ]; }'
@@ -520,208 +517,93 @@ def _pbs_resubmit_lines(spec: JobSpec) -> list[str]:
 
 # ---------------------------------------------------------------- the course's jobs
 
+CLUSTER_EXAMPLE = "plot_training_on_a_cluster.py"
 
-def course_jobs(workdir: str, venv: str | None = None) -> dict[str, JobSpec]:
-    """Return the course's example batch jobs by name, each run in ``workdir``.
 
-    They train on the smoke profile, so each finishes in a minute or so: a first job that
-    tells whether a cluster account, its environment and the data work before a long one.
-    Logs and runs (``runs/...``) are written relative to ``workdir``; ``venv`` is activated.
+def course_jobs(
+    workdir: str,
+    venv: str | None = None,
+    *,
+    modules: Sequence[str] = (),
+    gpus: int = 1,
+    env: Sequence[str] = (),
+) -> dict[str, JobSpec]:
+    """Return the batch jobs the book shows, by name: downloaded gallery scripts, run in
+    ``workdir`` with ``venv`` activated after ``modules`` are loaded, each on ``gpus`` GPUs.
+
+    ``cnn`` and ``cnn_pbs`` run the Keras example ``plot_cnn.py``, as a reader downloads it,
+    and ``notebook`` a chapter's notebook; ``walltime_safe``, ``walltime_safe_pbs`` and ``ddp``
+    run the PyTorch example that checkpoints, stops on a warning and trains in several
+    processes under ``torchrun`` (two per GPU asked for, or two CPU processes without GPUs).
     """
-    # A dozen short epochs, each checkpointed: a run long enough to stop and resume.
-    softmax = (
-        "dlcourse",
-        "train",
-        "softmax",
-        "--epochs",
-        "12",
-        "--out",
-        "runs/softmax",
-    )
-    keras_env = ("DLCOURSE_PROFILE=smoke", "KERAS_BACKEND=tensorflow")
-    common = {"workdir": workdir, "venv": venv, "walltime": "0:10:00"}
+    common = {
+        "workdir": workdir,
+        "venv": venv,
+        "modules": tuple(modules),
+        "env": tuple(env),
+        "gpus_per_node": gpus,
+        "cpus_per_task": 4,
+    }
+    example = ("python", CLUSTER_EXAMPLE)
+    safe = {"warning_seconds": 120, "requeue": True}
     return {
-        "smoke_training": JobSpec(
-            softmax,
-            job_name="smoke-training",
-            output="smoke-training.%j.log",
-            env=keras_env,
+        "cnn": JobSpec(
+            ("python", "plot_cnn.py"),
+            job_name="cnn",
+            walltime="1:00:00",
+            output="cnn.%j.log",
+            **common,
+        ),
+        # The 2018 course's job name and queue.
+        "cnn_pbs": JobSpec(
+            ("python", "plot_cnn.py"),
+            scheduler="pbs",
+            job_name="cnn.tf.gpu",
+            walltime="1:00:00",
+            queue="workq",
             **common,
         ),
         "walltime_safe": JobSpec(
-            softmax,
+            example,
             job_name="walltime-safe",
+            walltime="0:10:00",
             output="walltime-safe.%j.log",
-            env=keras_env,
-            warning_seconds=60,
-            requeue=True,
+            **safe,
             **common,
         ),
-        # The 2018 course's job name and queue; PBS times its own warning and resubmits.
-        "pbs_training": JobSpec(
-            ("dlcourse", "train", "cnn", "--out", "runs/cnn"),
+        # PBS sends no warning: the script times its own and submits itself again.
+        "walltime_safe_pbs": JobSpec(
+            example,
             scheduler="pbs",
-            job_name="cnn.tf.gpu",
+            job_name="walltime-safe",
+            walltime="0:10:00",
             queue="workq",
-            output="cnn.tf.gpu.out",
-            error="cnn.tf.gpu.err",
-            env=keras_env,
-            warning_seconds=60,
-            requeue=True,
+            **safe,
             **common,
         ),
-        # Data parallel in PyTorch: two processes share each batch (gloo on CPUs, NCCL on GPUs).
-        "torchrun": JobSpec(
-            (
-                "python",
-                "-m",
-                "dlcourse",
-                "train",
-                "mlp_relu",
-                "--framework",
-                "torch",
-                "--out",
-                "runs/mlp_relu-ddp",
-            ),
-            job_name="torchrun",
-            output="torchrun.%j.log",
+        # Data parallel: one process per GPU (per CPU share on a CPU-only job).
+        "ddp": JobSpec(
+            example,
+            job_name="ddp",
+            walltime="0:10:00",
+            output="ddp.%j.log",
             tasks_per_node=2,
             torchrun=True,
-            env=("DLCOURSE_PROFILE=smoke",),
+            **{**common, "gpus_per_node": 2 * gpus},
+        ),
+        # A chapter's notebook, run top to bottom into a copy with its outputs.
+        "notebook": JobSpec(
+            (
+                "jupyter",
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                "convolutional_networks.ipynb",
+            ),
+            job_name="notebook",
+            walltime="1:00:00",
+            output="notebook.%j.log",
             **common,
         ),
     }
-
-
-# ---------------------------------------------------------------- command line
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register the ``jobscript`` subcommand; its handler prints the script and returns 0."""
-    parser = subparsers.add_parser(
-        "jobscript",
-        help="print a Slurm or PBS batch script that runs a command",
-        description="Print a Slurm or PBS batch script that runs the command given after --.",
-        epilog="example: dlcourse jobscript --time 1:00:00 --warning-seconds 120 --requeue "
-        "-- dlcourse train softmax --out runs/softmax",
-    )
-    defaults = {f.name: f.default for f in fields(JobSpec)}
-    add = parser.add_argument
-    add(
-        "--scheduler",
-        choices=SCHEDULERS,
-        default=defaults["scheduler"],
-        help="default: slurm",
-    )
-    add("--job-name", "-J", metavar="NAME", default=defaults["job_name"])
-    # Counts are read as text, so a bad one gets the same one-line error as any other value.
-    for name, text in COUNT_OPTIONS.items():
-        add(
-            "--" + name.replace("_", "-"),
-            metavar="N",
-            default=str(defaults[name]),
-            help=text,
-        )
-    add(
-        "--mem", dest="memory", metavar="SIZE", help="memory per node, like 16G"
-    )
-    add(
-        "--time",
-        dest="walltime",
-        metavar="TIME",
-        help="walltime, H:MM:SS or D-HH:MM:SS",
-    )
-    add(
-        "--partition",
-        "--queue",
-        dest="queue",
-        metavar="NAME",
-        help="partition or queue",
-    )
-    add("--account", "-A", metavar="NAME", help="allocation to charge")
-    add(
-        "--output",
-        "-o",
-        metavar="PATH",
-        help="file for the job's standard output",
-    )
-    add(
-        "--error",
-        "-e",
-        metavar="PATH",
-        help="file for the job's standard error",
-    )
-    add("--workdir", metavar="PATH", help="folder the job runs in")
-    add("--venv", metavar="PATH", help="virtual environment to activate")
-    add("--conda", metavar="NAME", help="conda environment to activate")
-    add(
-        "--module",
-        dest="modules",
-        action="append",
-        default=[],
-        metavar="MODULES",
-        help="modules to load; repeat for several lines",
-    )
-    add(
-        "--env",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="variable to export",
-    )
-    add(
-        "--requeue",
-        action="store_true",
-        help=f"requeue when the command exits {EXIT_RESUMABLE}",
-    )
-    add(
-        "--torchrun",
-        action="store_true",
-        help="start the command with torchrun",
-    )
-    # Not dest="command": the main parser may keep the subcommand's name there.
-    add(
-        "job_command",
-        nargs="*",
-        metavar="COMMAND",
-        help="the command to run, after --",
-    )
-    parser.set_defaults(handler=jobscript_command)
-    return parser
-
-
-COUNT_OPTIONS = {
-    "nodes": "nodes (default: 1)",
-    "tasks_per_node": "tasks on each node (default: 1)",
-    "cpus_per_task": "CPU cores for each task (default: 1)",
-    "gpus_per_node": "GPUs on each node (default: 0)",
-    "warning_seconds": f"send SIG{WARNING_SIGNAL} this many seconds before the time limit",
-}
-
-
-def spec_from_args(args: argparse.Namespace) -> JobSpec:
-    """Return the JobSpec the parsed ``jobscript`` options describe."""
-    values = {
-        f.name: getattr(args, f.name)
-        for f in fields(JobSpec)
-        if f.name != "command"
-    }
-    for name in COUNT_OPTIONS:
-        text = values[name]
-        if not text.strip().lstrip("-").isdigit():
-            raise ValueError(
-                f"{name.replace('_', '-')} must be a whole number, got {text!r}"
-            )
-        values[name] = int(text)
-    return JobSpec(args.job_command, **values)
-
-
-def jobscript_command(args: argparse.Namespace) -> int:
-    """Print the batch script for the parsed options; return 0, or 2 for a bad value."""
-    try:
-        script = render_jobscript(spec_from_args(args))
-    except ValueError as err:
-        print(f"dlcourse jobscript: error: {err}", file=sys.stderr)
-        return 2
-    sys.stdout.write(script)
-    return 0

@@ -10,11 +10,6 @@ from functools import cache
 from importlib import metadata
 
 LIBRARIES = ("dlcourse", "numpy", "keras", "tensorflow", "torch")
-DEVICES = ("auto", "cpu", "cuda")
-
-
-class DeviceError(RuntimeError):
-    """The requested device is not available."""
 
 
 @cache
@@ -39,26 +34,6 @@ def gpu_names() -> list[str]:
     return [
         torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())
     ]
-
-
-def keras_sees_gpu() -> bool:
-    """Return True if the Keras backend in use can place work on a GPU."""
-    import keras
-
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return bool(tf.config.list_physical_devices("GPU"))
-    if backend == "torch":
-        import torch
-
-        return torch.cuda.is_available()
-    if backend == "jax":
-        import jax
-
-        return any(d.platform == "gpu" for d in jax.devices())
-    return False
 
 
 def keras_device() -> str:
@@ -97,31 +72,6 @@ def torch_device(tensor) -> str:
     if tensor.device.type == "cuda":
         return torch.cuda.get_device_name(tensor.device)
     return tensor.device.type.upper()
-
-
-def resolve_device(requested: str, framework: str) -> str:
-    """Return 'cpu' or 'cuda' for a request of 'auto', 'cpu' or 'cuda'.
-
-    Raises DeviceError when CUDA is asked for and the framework sees no GPU.
-    """
-    if requested not in DEVICES:
-        raise DeviceError(
-            f"unknown device {requested!r}; choose one of {', '.join(DEVICES)}"
-        )
-    if requested == "cpu":
-        return "cpu"
-    if framework == "torch":
-        import torch
-
-        has_gpu = torch.cuda.is_available()
-    else:
-        has_gpu = keras_sees_gpu()
-    if requested == "cuda" and not has_gpu:
-        raise DeviceError(
-            f"CUDA was requested but {framework} sees no GPU on this machine; "
-            "use --device cpu, or --device auto to take a GPU only where there is one"
-        )
-    return "cuda" if has_gpu else "cpu"
 
 
 def versions() -> dict[str, str]:

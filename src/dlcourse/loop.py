@@ -1,8 +1,6 @@
 """The plain PyTorch training loop: one epoch of training, and an evaluation.
 
 ``batches`` is any iterable of (inputs, labels) tensor pairs, e.g. a ``DataLoader`` or a list.
-The runner (:mod:`dlcourse.torch_trainer`) calls these same functions, handing them batches
-that also stop on a signal, take one process's share and move a progress bar.
 """
 
 from __future__ import annotations

@@ -64,9 +64,7 @@ RESULTS = (
         98.26,
         "plot_five_layer_network.py",
     ),
-    Reported(
-        "cnn", "CNN (2 conv, max-pool, dense 256)", 99.23, "plot_cnn.py"
-    ),
+    Reported("cnn", "CNN (2 conv, max-pool, dense 256)", 99.23, "plot_cnn.py"),
     Reported(
         "cnn_expanded",
         "CNN on an expanded training set",

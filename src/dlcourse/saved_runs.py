@@ -2,7 +2,8 @@
 
 Each MNIST example trains its models and leaves, for each, ``NAME.json`` (test accuracy,
 training time, the sizes of the data and the per-epoch history) beside the saved model
-(``NAME.keras`` or ``NAME.pt``). A chapter reads them instead of training the same model again.
+(``NAME.keras`` or ``NAME.pt``). A chapter reads them instead of training the same model again;
+a chapter downloaded without them runs the example that makes them (:func:`load_or_run`).
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlcourse import report
+from dlcourse import gallery, report
 from dlcourse.reported import Reported
 
 # The official split: a run on fewer images is not comparable with published results.
@@ -123,6 +126,46 @@ def load(name: str, folder: str | os.PathLike[str]) -> SavedRun:
         folder=Path(folder),
         device=_device(raw, path),
     )
+
+
+def load_or_run(name: str, folder: str | os.PathLike[str]) -> SavedRun:
+    """Return the run ``name`` saved in ``folder``, making it here first if ``folder`` is absent.
+
+    Where ``folder`` does not exist at all (a chapter's notebook downloaded into an empty folder),
+    the gallery example that saves ``NAME.json`` runs in the current folder, with this Python,
+    unless an earlier run left ``NAME.json`` here; the run is then read from here. A failing
+    example raises SavedRunError with its exit status.
+    """
+    if Path(folder).exists():
+        return load(name, folder)
+    here = Path.cwd()
+    if (here / f"{name}.json").is_file():
+        return load(name, here)
+    script = gallery.find(gallery.example_for(name))
+    print(
+        f"{Path(folder)} does not exist: running the example {script.name} here to make "
+        f"{name}.json (it trains its models, which takes a while)",
+        flush=True,
+    )
+    # This interpreter and one of the library's own example scripts, no shell.
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=here,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        check=False,
+    )
+    if done.returncode != 0:
+        tail = "".join(done.stdout.splitlines(True)[-15:])
+        raise SavedRunError(
+            f"the example {script.name} failed with exit status {done.returncode}; "
+            f"the end of its output:\n{tail}"
+        )
+    return load(name, here)
 
 
 def _device(raw: dict, path: Path) -> str:

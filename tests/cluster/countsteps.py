@@ -1,8 +1,8 @@
-"""A tiny resumable "training run" that keeps the contract of ``dlcourse train``.
+"""A tiny resumable "training run" that keeps the contract of the walltime-safe job scripts.
 
 It takes ``--steps`` steps of ``--step-seconds`` each, adding a deterministic number per step.
 On SIGUSR1 or SIGTERM it finishes the current step, writes ``OUT/checkpoint.json`` atomically and
-exits with code 75 (``EXIT_RESUMABLE``); run again, it resumes from the checkpoint. When all
+exits with code 75 (``cluster.EXIT_REQUEUE``); run again, it resumes from the checkpoint. When all
 steps are done it writes ``OUT/result.json``. Each start appends ``$SLURM_RESTART_COUNT`` to
 ``OUT/starts.txt``.
 """
@@ -17,8 +17,14 @@ import sys
 import time
 from pathlib import Path
 
-from dlcourse.files import atomic_write
-from dlcourse.signals import EXIT_RESUMABLE
+from dlcourse.cluster import EXIT_REQUEUE
+
+
+def atomic_write(path: Path, payload: bytes) -> None:
+    """Write to a new file beside ``path``, then rename it over ``path``."""
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_bytes(payload)
+    os.replace(partial, path)
 
 
 def main() -> int:
@@ -55,7 +61,7 @@ def main() -> int:
                 f"stopped at step {state['step']}: checkpoint written",
                 flush=True,
             )
-            return EXIT_RESUMABLE
+            return EXIT_REQUEUE
     atomic_write(args.out / "result.json", json.dumps(state).encode())
     print(f"finished {state['step']} steps", flush=True)
     return 0

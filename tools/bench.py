@@ -1,4 +1,4 @@
-"""The speed benchmark: each 2018 result, trained by the course's recipe and by the fastest path.
+"""Time each 2018 result's recipe against the book's fastest path, both as gallery examples.
 
 It runs the gallery's own examples, each copied alone into an empty folder, ``repeats`` times in
 turn, and reads the numbers each example saved (``NAME.json``: the seconds its own code
@@ -6,15 +6,18 @@ measured for training and testing, and the test accuracy). The 2018 recipes are 
 that reproduce the course (``plot_cnn.py``, ...); the fastest path is ``plot_training_fast.py``,
 which saves ``fast_NAME.json`` for each network it trains. The medians of the repeats, and their
 ratio, make the table; on a machine with a GPU the fast example runs on the CPU too.
+
+    python tools/bench.py                              # every result, three repeats
+    python tools/bench.py cnn --repeats 5 --out bench.json
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,27 +25,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlcourse import experiments, files, hardware
+import examples
+from examples import ExampleError as BenchError
 
-# The example that trains each 2018 result with the course's recipe, and the name the fast
-# example saves its run of the same network under (None: the book has no faster recipe).
-RECIPES: dict[str, tuple[str, str | None]] = {
-    "softmax": ("plot_softmax_regression.py", "fast_softmax"),
-    "mlp_sigmoid": ("plot_five_layer_network.py", None),
-    "mlp_tanh": ("plot_five_layer_network.py", None),
-    "mlp_relu": ("plot_five_layer_network.py", "fast_mlp_relu"),
-    "mlp_dropout": ("plot_five_layer_network.py", None),
-    "cnn": ("plot_cnn.py", "fast_cnn"),
-    "cnn_expanded": ("plot_cnn_expanded.py", None),
-    "pytorch_example": ("plot_pytorch_example.py", None),
-}
-FAST_SCRIPT = "plot_training_fast.py"
-# An example that runs longer than this has hung; the slowest takes minutes.
-EXAMPLE_TIMEOUT_S = 3600
+from dlcourse import files, gallery, hardware, profiles, reported
 
-
-class BenchError(RuntimeError):
-    """An example failed, or left no numbers behind."""
+# The results the fast example also trains, saving each as fast_NAME.json.
+FAST = ("softmax", "mlp_relu", "cnn")
+FAST_SCRIPT = gallery.FAST_EXAMPLE
 
 
 @dataclass(frozen=True)
@@ -51,46 +41,6 @@ class Sample:
 
     seconds: float
     accuracy: float
-
-
-def run_example(
-    script: Path, folder: Path, env: dict[str, str] | None = None
-) -> float:
-    """Run ``script`` alone in the empty ``folder``; return its wall-clock seconds.
-
-    What it prints goes to ``folder/output.txt``; a failure raises BenchError with its end.
-    """
-    folder.mkdir(parents=True)
-    shutil.copy2(script, folder / script.name)
-    log = folder / "output.txt"
-    started = time.perf_counter()
-    with log.open("w", encoding="utf-8") as out:
-        try:
-            # This interpreter and a gallery file, no shell.
-            done = subprocess.run(
-                [sys.executable, script.name],
-                cwd=folder,
-                env={**os.environ, "MPLBACKEND": "Agg", **(env or {})},
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                timeout=EXAMPLE_TIMEOUT_S,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as err:
-            raise BenchError(
-                f"{script.name} ran past {EXAMPLE_TIMEOUT_S} s; see {log}"
-            ) from err
-    if done.returncode != 0:
-        tail = "".join(
-            log.read_text(encoding="utf-8", errors="replace").splitlines(True)[
-                -15:
-            ]
-        )
-        raise BenchError(
-            f"{script.name} failed with status {done.returncode}:\n{tail}"
-        )
-    return time.perf_counter() - started
 
 
 def read_sample(folder: Path, name: str) -> Sample:
@@ -107,18 +57,24 @@ def read_sample(folder: Path, name: str) -> Sample:
         ) from err
 
 
+def recipe(name: str) -> tuple[str, str | None]:
+    """Return the example of the 2018 result ``name`` and its fast twin's saved name, or None."""
+    fast = f"{gallery.FAST_PREFIX}{name}" if name in FAST else None
+    return reported.get(name).example, fast
+
+
 def _check_names(names: Iterable[str]) -> list[str]:
-    chosen = list(names) or list(RECIPES)
-    unknown = [name for name in chosen if name not in RECIPES]
+    chosen = list(names) or list(reported.NAMES)
+    unknown = [name for name in chosen if name not in reported.NAMES]
     if unknown:
         raise ValueError(
-            f"no benchmark for {', '.join(unknown)}; choose from {', '.join(RECIPES)}"
+            f"no benchmark for {', '.join(unknown)}; choose from {', '.join(reported.NAMES)}"
         )
     return chosen
 
 
 def measure(
-    gallery: Path,
+    gallery_dir: Path,
     names: Iterable[str] = (),
     repeats: int = 3,
     scratch: Path | None = None,
@@ -128,11 +84,12 @@ def measure(
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, not {repeats}")
     chosen = _check_names(names)
-    scripts = sorted({RECIPES[name][0] for name in chosen})
-    fast_names = {name: RECIPES[name][1] for name in chosen if RECIPES[name][1]}
-    for script in [*scripts, FAST_SCRIPT] if fast_names else scripts:
-        if not (gallery / script).is_file():
-            raise BenchError(f"no example {script} in {gallery}")
+    scripts = sorted({recipe(name)[0] for name in chosen})
+    fast_names = {name: recipe(name)[1] for name in chosen if recipe(name)[1]}
+    paths = {
+        script: examples.find_script(script, gallery_dir)
+        for script in ([*scripts, FAST_SCRIPT] if fast_names else scripts)
+    }
     # Where a GPU is present the fast path runs on it and, for the second table, on the CPU.
     gpus = hardware.gpu_names()
     devices = (
@@ -149,14 +106,14 @@ def measure(
     for repeat in range(1, repeats + 1):
         for script in scripts:
             folder = scratch / f"{repeat}-{Path(script).stem}"
-            seconds = run_example(gallery / script, folder)
+            seconds = examples.run_example(paths[script], folder)
             log(f"repeat {repeat}/{repeats}: {script} ran in {seconds:.0f} s")
             for name in chosen:
-                if RECIPES[name][0] == script:
+                if recipe(name)[0] == script:
                     reference[name].append(read_sample(folder, name))
         for device, env in devices.items() if fast_names else ():
             folder = scratch / f"{repeat}-fast-{device}"
-            seconds = run_example(gallery / FAST_SCRIPT, folder, env)
+            seconds = examples.run_example(paths[FAST_SCRIPT], folder, env)
             log(
                 f"repeat {repeat}/{repeats}: {FAST_SCRIPT} on {device} ran in {seconds:.0f} s"
             )
@@ -194,7 +151,7 @@ def summarise(
     name: str, reference: list[Sample], fast: list[Sample]
 ) -> dict[str, object]:
     """Return one experiment's medians, the speed-up and whether each reached the 2018 value."""
-    target = experiments.get(name).reported / 100
+    target = reported.get(name).reported / 100
     row: dict[str, object] = {
         "reported": target,
         "reference_seconds": _median_seconds(reference),
@@ -263,3 +220,36 @@ def save(record: dict[str, object], path: Path) -> None:
     """Write the record to ``path`` as JSON, all at once."""
     files.require_writable_dir(path.parent, "the bench's folder")
     files.atomic_write(path, json.dumps(record, indent=1).encode() + b"\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="results (default: all)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs of each (default: 3)"
+    )
+    parser.add_argument("--gallery", type=Path, default=examples.GALLERY)
+    parser.add_argument(
+        "--out", type=Path, help="also save the record as JSON here"
+    )
+    args = parser.parse_args(argv)
+    try:
+        profile = profiles.current_profile()
+        if not profile.is_full:
+            print(f"{profile.describe()}: the times are not the book's")
+        record = measure(args.gallery, args.names, repeats=args.repeats)
+        record["profile"] = profile.name
+        if args.out:
+            save(record, args.out)
+    except (ValueError, BenchError, files.StorageError) as err:
+        print(f"bench: {err}", file=sys.stderr)
+        return 2
+    print(table(record))
+    if args.out:
+        print(f"saved: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
