@@ -130,15 +130,10 @@ def stack(session: nox.Session) -> dict[str, str]:
 
 
 def book_settings(env: dict[str, str]) -> None:
-    """Set what every build of the book runs with: the run cache, the kernels' settings.
+    """Set what every build of the book runs with: the kernels' settings.
 
-    Runs trained for the book live with the build: a fresh build measures everything
-    afresh, and pages of the same build share each run instead of training it twice.
     The chapters' IPython kernels read ``KERNEL_CONFIG``.
     """
-    env["DLCOURSE_CACHE"] = os.environ.get(
-        "DLCOURSE_CACHE", str(BUILD / "runs")
-    )
     ipython = BUILD / "ipython"
     config = ipython / "profile_default" / "ipython_kernel_config.py"
     if not config.is_file() or config.read_text() != KERNEL_CONFIG:
@@ -201,7 +196,6 @@ def lint(session: nox.Session) -> None:
         "tests",
         "gallery",
         "book/_ext",
-        "book/scripts",
         "tools",
         "noxfile.py",
     ]
