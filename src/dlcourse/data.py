@@ -99,6 +99,14 @@ class MNIST:
     test_labels: np.ndarray
     directory: Path
 
+    @property
+    def is_full(self) -> bool:
+        """True if both splits are whole: results compare with published ones."""
+        return (len(self.train_images), len(self.test_images)) == (
+            TRAIN_IMAGES.count,
+            TEST_IMAGES.count,
+        )
+
 
 def data_dir(directory: str | os.PathLike[str] | None = None) -> Path:
     """Return the directory MNIST is read from: the argument, ``$DLCOURSE_DATA``, or the cache."""
