@@ -518,6 +518,7 @@ def test_smoke_profile_gives_the_first_images_and_says_so_once(
             progressbar=False
         )  # no second warning in the same process
     assert len(again.train_images) == 2_000
+    assert not small.is_full
 
 
 def test_full_profile_returns_everything_silently(
@@ -535,6 +536,7 @@ def test_full_profile_returns_everything_silently(
         assert loaded.train_images is mnist.train_images
         assert loaded.test_labels is mnist.test_labels
     assert len(full.train_images) == 60_000 and len(full.test_labels) == 10_000
+    assert full.is_full and explicit.is_full
 
 
 def test_profile_argument_wins_over_the_environment(
