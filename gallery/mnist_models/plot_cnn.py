@@ -70,7 +70,8 @@ model.summary()
 # Train
 # -----
 # BackupAndRestore saves the run after every epoch: if it is stopped (a job's time limit), the
-# same command resumes it from there, and removes the backup once training ends.
+# same command resumes it from there, and removes the backup once training ends. CSVLogger
+# appends each epoch's numbers to a log, so the curves survive a resume too.
 import time
 
 model.compile(
@@ -85,10 +86,24 @@ history = model.fit(
     batch_size=batch_size,
     epochs=epochs,
     validation_data=(x_test, y_test),
-    callbacks=[keras.callbacks.BackupAndRestore("cnn_backup")],
+    callbacks=[
+        keras.callbacks.CSVLogger("cnn_log.csv", append=True),
+        keras.callbacks.BackupAndRestore("cnn_backup"),
+    ],
     verbose=2,
 )
 train_seconds = time.perf_counter() - start
+
+# ``history`` holds only the epochs since the last resume; the log holds them all, each epoch
+# once (the last row of an epoch that ran twice wins).
+import csv
+
+with open("cnn_log.csv", newline="") as f:
+    logged = {row["epoch"]: row for row in csv.DictReader(f)}
+os.remove("cnn_log.csv")
+history.history = {
+    key: [float(row[key]) for row in logged.values()] for key in history.history
+}
 
 # %%
 # Evaluate

@@ -121,7 +121,7 @@ model.summary()
 # -----
 # Adam's step shrinks along a cosine over the run, so the last epochs settle the weights.
 # BackupAndRestore saves the run after every epoch: if it is stopped (a job's time limit),
-# running the script again resumes where it was.
+# running the script again resumes where it was. CSVLogger keeps every epoch's numbers in a log.
 import time
 
 steps = epochs * -(-len(x_train) // batch_size)
@@ -140,10 +140,24 @@ history = model.fit(
     batch_size=batch_size,
     epochs=epochs,
     validation_data=(x_test, y_test),
-    callbacks=[keras.callbacks.BackupAndRestore("cnn_expanded_backup")],
+    callbacks=[
+        keras.callbacks.CSVLogger("cnn_expanded_log.csv", append=True),
+        keras.callbacks.BackupAndRestore("cnn_expanded_backup"),
+    ],
     verbose=2,
 )
 train_seconds = time.perf_counter() - start
+
+# ``history`` holds only the epochs since the last resume; the log holds them all, each epoch
+# once (the last row of an epoch that ran twice wins).
+import csv
+
+with open("cnn_expanded_log.csv", newline="") as f:
+    logged = {row["epoch"]: row for row in csv.DictReader(f)}
+os.remove("cnn_expanded_log.csv")
+history.history = {
+    key: [float(row[key]) for row in logged.values()] for key in history.history
+}
 
 # %%
 # Evaluate
