@@ -35,7 +35,7 @@ for score in scores:
 # %%
 # Compare
 # -------
-# The kernel SVM and k-NN lead; a single decision tree trails even the linear model.
+# The bars, and the ranking printed after them, are this run's on this subset of the data.
 fig, ax = plt.subplots(figsize=(7, 3.2))
 ax.barh(
     [s.name for s in scores],
@@ -53,3 +53,5 @@ ax.set_xlim(0, 110)
 ax.set_xlabel("test accuracy (%)")
 ax.set_ylabel("classifier")
 fig.tight_layout()
+ranking = sorted(scores, key=lambda score: score.accuracy, reverse=True)
+print("from best to worst:", ", ".join(score.name for score in ranking))
