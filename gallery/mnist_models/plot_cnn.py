@@ -96,8 +96,8 @@ history = model.fit(
 )
 train_seconds = time.perf_counter() - start
 
-# ``history`` holds only the epochs since the last resume; the log holds them all, each epoch
-# once (the last row of an epoch that ran twice wins).
+# ``history`` holds only the epochs since the last resume; the log holds them
+# all, each epoch once (the last row of an epoch that ran twice wins).
 import csv
 
 with open("cnn_log.csv", newline="") as f:

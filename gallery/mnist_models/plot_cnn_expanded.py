@@ -55,6 +55,10 @@ from dlcourse import hardware
 
 def cpu_multiplies_bfloat16():
     """Return True if this machine's CPU multiplies bfloat16 in hardware."""
+    # oneDNN held below AVX-512 BF16 (ONEDNN_MAX_CPU_ISA) would emulate it.
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    if cap in {"SSE41", "AVX", "AVX2", "AVX512_CORE", "AVX512_CORE_VNNI"}:
+        return False
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
             flags = set(cpuinfo.read().split())
@@ -148,8 +152,8 @@ history = model.fit(
 )
 train_seconds = time.perf_counter() - start
 
-# ``history`` holds only the epochs since the last resume; the log holds them all, each epoch
-# once (the last row of an epoch that ran twice wins).
+# ``history`` holds only the epochs since the last resume; the log holds them
+# all, each epoch once (the last row of an epoch that ran twice wins).
 import csv
 
 with open("cnn_expanded_log.csv", newline="") as f:
