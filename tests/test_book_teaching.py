@@ -63,6 +63,37 @@ def test_chapter_ends_with_summary_and_exercises(chapter):
 
 
 @pytest.mark.parametrize("chapter", LESSONS)
+def test_self_check_sits_between_summary_and_exercises(chapter):
+    page = _page(chapter)
+    summary = _section(page, "Summary")
+    check = _section(page, "Self-check")
+    assert check is not None, f"{chapter}: no 'Self-check' section"
+    assert (
+        summary is not None and summary.find_next_sibling("section") is check
+    ), f"{chapter}: the self-check does not follow the summary"
+    assert check.find_next_sibling("section") is _section(page, "Exercises"), (
+        f"{chapter}: the exercises do not follow the self-check"
+    )
+    # sphinx-design's dropdown: <details class="sd-dropdown"> around a <summary> (the question)
+    # and a body (the answer), open only when the reader opens it.
+    questions = check.select("details.sd-dropdown")
+    assert 3 <= len(questions) <= 5, (
+        f"{chapter}: {len(questions)} self-check questions, expected 3 to 5"
+    )
+    for details in questions:
+        summary_tag = details.find("summary")
+        question = summary_tag.get_text(" ", strip=True) if summary_tag else ""
+        assert question, f"{chapter}: a self-check answer has no question"
+        assert not details.has_attr("open"), (
+            f"{chapter}: the answer to '{question}' is shown, not hidden"
+        )
+        answer = details.select_one(".sd-summary-content")
+        assert answer is not None and answer.get_text(strip=True), (
+            f"{chapter}: '{question}' has no answer"
+        )
+
+
+@pytest.mark.parametrize("chapter", LESSONS)
 def test_every_exercise_has_a_hidden_solution(chapter):
     page = _page(chapter)
     exercise_ids = {box["id"] for box in page.select("div.exercise[id]")}
