@@ -54,7 +54,7 @@ CHAPTER_RESULTS = {
     "more_data": ["cnn", "cnn_expanded"],
     "frameworks": ["pytorch_example"],
 }
-CHAPTERS = [*CHAPTER_RESULTS, "further_reading"]
+CHAPTERS = [*CHAPTER_RESULTS, "training_fast", "further_reading"]
 TABLE_HEADER = ["2018 course", "this build", "band", "in band"]
 
 
@@ -321,24 +321,49 @@ def test_gallery_pages_print_the_seed_value_beside_the_measured_one(script):
     ), f"{script}: no measured value beside the 2018 course's"
 
 
-def test_cnn_chapter_sets_the_fast_recipe_beside_the_2018_one():
-    page = _page("book/convolutional_networks.html")
+def test_fast_chapter_sets_the_fast_recipe_beside_the_2018_one():
+    page = _page("book/training_fast.html")
     for table in page.select(".cell_output table"):
         header = [th.get_text(strip=True) for th in table.select("thead th")]
         if "speed-up" in header:
             assert "trained on" in header, header
             break
     else:
-        pytest.fail("no table with a speed-up column on the CNN chapter")
+        pytest.fail("no table with a speed-up column on the fast chapter")
     rows = [
         [td.get_text(strip=True) for td in tr.find_all("td")]
         for tr in table.select("tbody tr")
     ]
     assert len(rows) == 3
     for row in rows:
+        # 2018 course, 2018 recipe, fast recipe, trained on, speed-up
         assert re.fullmatch(r"\d+\.\d×", row[-1]), row
         assert all(
             re.fullmatch(r"\d{1,3}\.\d{2}% in \d+\.\d s", cell)
-            for cell in row[2:4]
+            for cell in row[1:3]
         ), row
-    assert re.search(r"def train\(\s*model, epochs", page.get_text())
+    text = page.get_text()
+    assert re.search(r"def train\(\s*model, epochs", text)
+    assert re.search(r"def training_step\(\s*model, optimizer", text)
+
+
+def test_fast_chapter_measures_what_each_change_is_worth():
+    page = _page("book/training_fast.html")
+    tables = [
+        table
+        for table in page.select(".cell_output table")
+        if "change undone" in table.get_text()
+    ]
+    assert tables, "no table of the changes undone on the fast chapter"
+    text = tables[0].get_text(" ")
+    for change in (
+        "one-cycle learning rate",
+        "AdamW",
+        "shifted digits",
+        "label smoothing",
+        "channels-last images",
+        "batches sliced from one tensor",
+    ):
+        assert change in text, change
+    assert len(re.findall(r"[+-]\d+\.\d{2} points", text)) == 4, text
+    assert re.search(r"\d+\.\d{2}×", text), text

@@ -86,6 +86,7 @@ def test_no_reference_is_left_unresolved():
         "book/softmax_regression",
         "book/convolutional_networks",
         "book/more_data",
+        "book/training_fast",
     ],
 )
 def test_the_pdf_shows_the_results_the_html_shows(chapter):

@@ -136,6 +136,7 @@ def test_model_chapters_ask_for_a_change_to_their_script():
         ("book/dropout", "plot_five_layer_network.py"),
         ("book/convolutional_networks", "plot_cnn.py"),
         ("book/more_data", "plot_cnn_expanded.py"),
+        ("book/training_fast", "plot_training_fast.py"),
     ]:
         exercises = _section(_page(chapter), "Exercises")
         texts = [box.get_text(" ") for box in exercises.select("div.exercise")]

@@ -114,6 +114,26 @@ def finished(job_id: str, env: dict[str, str]) -> bool:
     )
 
 
+def warn_once_ready(
+    job_id: str,
+    ready: Path,
+    env: dict[str, str],
+    *,
+    batch: bool = True,
+    timeout: float = 240,
+) -> None:
+    """Wait until the job has written ``ready``, then send it the walltime's warning.
+
+    ``batch`` sends USR1 to the batch shell, as ``--signal=B:`` does; without it the
+    signal goes to the job's steps, as ``--signal=`` without ``B:`` does.
+    """
+    wait_for(ready.exists, timeout, ready.name, ready.parent)
+    scancel = [program("scancel"), "--signal=USR1", job_id]
+    if batch:
+        scancel.insert(1, "--batch")
+    subprocess.run(scancel, env=env, check=True)
+
+
 def count_steps(out: Path, steps: int, step_seconds: float) -> list[str]:
     """Return the command of a tiny resumable run that keeps ``dlcourse train``'s contract."""
     return [
@@ -178,18 +198,8 @@ def test_a_warned_job_checkpoints_requeues_and_resumes(slurm_env, tmp_path):
     script = render_jobscript(spec)
     assert "#SBATCH --signal=B:USR1@120" in script
     job_id = submit(script, tmp_path, slurm_env)
-    wait_for(
-        lambda: (tmp_path / CHECKPOINT).exists(),
-        240,
-        "the first checkpoint",
-        tmp_path,
-    )
-    # The warning a time limit brings, delivered now, to the batch shell as --signal=B: does.
-    subprocess.run(
-        [program("scancel"), "--batch", "--signal=USR1", job_id],
-        env=slurm_env,
-        check=True,
-    )
+    # The warning a time limit brings, delivered now, after the first checkpoint.
+    warn_once_ready(job_id, tmp_path / CHECKPOINT, slurm_env)
     wait_for(
         lambda: (tmp_path / RESULT).exists(),
         300,
@@ -228,18 +238,8 @@ def test_the_docstrings_srun_job_is_warned_through_srun_and_requeued(
     epochs = 150
     download(cluster.CLUSTER_EXAMPLE, tmp_path, epochs)
     job_id = submit("\n".join(job) + "\n", tmp_path, slurm_env)
-    wait_for(
-        lambda: (tmp_path / CHECKPOINT).exists(),
-        240,
-        "the first checkpoint",
-        tmp_path,
-    )
-    # Without --batch: to the job's steps, as --signal=USR1@120 (no B:) does.
-    subprocess.run(
-        [program("scancel"), "--signal=USR1", job_id],
-        env=slurm_env,
-        check=True,
-    )
+    # To the job's steps, as --signal=USR1@120 (no B:) does.
+    warn_once_ready(job_id, tmp_path / CHECKPOINT, slurm_env, batch=False)
     wait_for(lambda: (tmp_path / RESULT).exists(), 300, "the result", tmp_path)
     wait_for(lambda: finished(job_id, slurm_env), 60, "the job", tmp_path)
     fields = job_fields(job_id, slurm_env)
@@ -270,17 +270,7 @@ def test_the_chapters_keras_job_requeues_on_the_warning_and_resumes(
         *commands,
     ]
     job_id = submit("\n".join(job) + "\n", tmp_path, slurm_env)
-    wait_for(
-        lambda: (tmp_path / "cnn_backup").exists(),
-        300,
-        "the first backup",
-        tmp_path,
-    )
-    subprocess.run(
-        [program("scancel"), "--batch", "--signal=USR1", job_id],
-        env=slurm_env,
-        check=True,
-    )
+    warn_once_ready(job_id, tmp_path / "cnn_backup", slurm_env, timeout=300)
     wait_for(
         lambda: (tmp_path / "cnn.json").exists(), 600, "cnn.json", tmp_path
     )
