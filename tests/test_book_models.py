@@ -343,8 +343,8 @@ def test_fast_chapter_sets_the_fast_recipe_beside_the_2018_one():
             for cell in row[1:3]
         ), row
     text = page.get_text()
-    assert re.search(r"def train\(\s*model, epochs", text)
-    assert re.search(r"def training_step\(\s*model, optimizer", text)
+    assert re.search(r"def train\(\s*model,\s*epochs", text)
+    assert re.search(r"def training_step\(\s*model,\s*optimizer", text)
 
 
 def test_fast_chapter_measures_what_each_change_is_worth():
