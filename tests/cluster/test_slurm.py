@@ -270,7 +270,9 @@ def test_the_chapters_keras_job_requeues_on_the_warning_and_resumes(
         *commands,
     ]
     job_id = submit("\n".join(job) + "\n", tmp_path, slurm_env)
-    warn_once_ready(job_id, tmp_path / "cnn_backup", slurm_env, timeout=300)
+    # The backup is whole once its metadata, written after the weights, is there.
+    backup = tmp_path / "cnn_backup" / "training_metadata.json"
+    warn_once_ready(job_id, backup, slurm_env, timeout=300)
     wait_for(
         lambda: (tmp_path / "cnn.json").exists(), 600, "cnn.json", tmp_path
     )
