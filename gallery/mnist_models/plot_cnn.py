@@ -72,9 +72,12 @@ model.summary()
 # Train
 # -----
 # BackupAndRestore saves the run after every epoch: if it is stopped (a job's time limit), the
-# same command resumes it from there, and removes the backup once training ends. CSVLogger
-# appends each epoch's numbers to a log, so the curves survive a resume too.
+# same command resumes it from there, and removes the backup once training ends. The library's
+# version is Keras's, stopped by a job's warning signal only between backups (exit status 75).
+# CSVLogger appends each epoch's numbers to a log, so the curves survive a resume too.
 import time
+
+from dlcourse import backup
 
 model.compile(
     optimizer=keras.optimizers.Adadelta(learning_rate, rho=0.95, epsilon=1e-7),
@@ -90,7 +93,7 @@ history = model.fit(
     validation_data=(x_test, y_test),
     callbacks=[
         keras.callbacks.CSVLogger("cnn_log.csv", append=True),
-        keras.callbacks.BackupAndRestore("cnn_backup"),
+        backup.BackupAndRestore("cnn_backup"),
     ],
     verbose=2,
 )

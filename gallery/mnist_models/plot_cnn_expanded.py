@@ -125,8 +125,11 @@ model.summary()
 # -----
 # Adam's step shrinks along a cosine over the run, so the last epochs settle the weights.
 # BackupAndRestore saves the run after every epoch: if it is stopped (a job's time limit),
-# running the script again resumes where it was. CSVLogger keeps every epoch's numbers in a log.
+# running the script again resumes where it was; the library's version is Keras's, stopped by
+# a job's warning signal only between backups. CSVLogger keeps every epoch's numbers in a log.
 import time
+
+from dlcourse import backup
 
 steps = epochs * -(-len(x_train) // batch_size)
 schedule = keras.optimizers.schedules.CosineDecay(
@@ -146,7 +149,7 @@ history = model.fit(
     validation_data=(x_test, y_test),
     callbacks=[
         keras.callbacks.CSVLogger("cnn_expanded_log.csv", append=True),
-        keras.callbacks.BackupAndRestore("cnn_expanded_backup"),
+        backup.BackupAndRestore("cnn_expanded_backup"),
     ],
     verbose=2,
 )
