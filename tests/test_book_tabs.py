@@ -5,6 +5,7 @@ Run by ``nox -s book`` after the build (``pytest -m book``).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import bookpages
@@ -58,3 +59,65 @@ def test_every_pair_of_tabs_is_one_choice_across_the_book():
     assert all(len(ids) == 1 for ids in keys.values()), (
         f"one label, several keys: {dict(keys)}"
     )
+
+
+# The chapters that train a model for MNIST: each shows it in Keras and in PyTorch.
+MODEL_CHAPTERS = (
+    "book/softmax_regression.html",
+    "book/deeper_networks.html",
+    "book/dropout.html",
+    "book/convolutional_networks.html",
+    "book/more_data.html",
+)
+
+
+def framework_pairs(page: str) -> list[dict[str, object]]:
+    """Return the page's Keras | PyTorch tab sets, each as {label: its tab's content}."""
+    pairs = []
+    for tab_set in bookpages.page(page).select("div.sd-tab-set"):
+        labels = [
+            label.get_text(strip=True)
+            for label in tab_set.find_all(
+                "label", class_="sd-tab-label", recursive=False
+            )
+        ]
+        contents = tab_set.find_all(
+            "div", class_="sd-tab-content", recursive=False
+        )
+        if labels == list(FRAMEWORKS):
+            pairs.append(dict(zip(labels, contents, strict=True)))
+    return pairs
+
+
+def parameter_count(text: str, pattern: str) -> int | None:
+    """Return the number the pattern's group matches in text, without its commas."""
+    found = re.search(pattern, text)
+    return int(found.group(1).replace(",", "")) if found else None
+
+
+@pytest.mark.parametrize("page", MODEL_CHAPTERS)
+def test_every_model_chapter_shows_its_model_in_keras_and_in_pytorch(page):
+    pairs = framework_pairs(page)
+    assert pairs, f"{page} has no Keras | PyTorch tabs"
+    counted = 0
+    for pair in pairs:
+        for name, content in pair.items():
+            cells = content.select("div.cell")
+            assert cells, f"{page}: a {name} tab holds no code cell"
+            assert all(cell.select("div.cell_input") for cell in cells)
+            assert any(cell.select("div.cell_output") for cell in cells), (
+                f"{page}: the code of a {name} tab printed nothing"
+            )
+        # Keras's summary, and the line each PyTorch cell prints.
+        keras = parameter_count(
+            pair["Keras"].get_text(), r"Trainable params: ([\d,]+)"
+        )
+        torch = parameter_count(
+            pair["PyTorch"].get_text(), r"([\d,]+) parameters"
+        )
+        if keras is not None or torch is not None:
+            assert keras == torch, (
+                f"{page}: Keras has {keras} parameters, PyTorch {torch}"
+            )
+            counted += 1
+    assert counted, f"{page}: no tab pair counts the model's parameters"
