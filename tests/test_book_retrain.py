@@ -262,7 +262,9 @@ def _value(tab, slider):
 
 
 @pytest.mark.browser
-def test_training_with_the_books_settings_lands_in_the_builds_band(open_page):
+def test_training_with_the_books_settings_lands_in_the_builds_band(
+    open_page, capsys
+):
     tab, requests = open_page()
     learning_rate, batch_size, epochs = _settings()
     assert [_value(tab, slider) for slider in SLIDERS] == [
@@ -279,11 +281,12 @@ def test_training_with_the_books_settings_lands_in_the_builds_band(open_page):
     measured = float(accuracy.get_attribute("data-value"))
     seconds = float(accuracy.get_attribute("data-seconds"))
     low, high = _band()
-    print(
-        f"\nChromium: {epochs} epochs, test accuracy {measured:.2%} "
-        f"(the build's band {low:.2%} to {high:.2%}), "
-        f"trained in {seconds:.2f} s ({wall:.2f} s from the key press)"
-    )
+    with capsys.disabled():  # shown in the session's log, not only on failure
+        print(
+            f"\nChromium: {epochs} epochs, test accuracy {measured:.2%} "
+            f"(the build's band {low:.2%} to {high:.2%}), "
+            f"trained in {seconds:.2f} s ({wall:.2f} s from the key press)"
+        )
     assert low <= measured <= high
     assert tab.get_by_test_id("epoch-results").locator("li").count() == epochs
     assert accuracy.inner_text() == f"{100 * measured:.2f} %"
@@ -307,6 +310,18 @@ def test_a_full_batch_run_follows_numpy_step_for_step(open_page):
     labels_test = arrays["test_labels"]
     W, b = np.zeros((x.shape[1], 10)), np.zeros(10)
     assert len(got) == 4
+    for bad, message in [
+        ("{batchSize: 0}", "batch size must be a whole number from 1, not 0"),
+        ("{learningRate: -1}", "learning rate must be a positive number"),
+        ("{epochs: 2.5}", "epochs must be a whole number from 1, not 2.5"),
+    ]:
+        thrown = tab.evaluate(
+            f"""() => {{
+                try {{ dlcourseRetrain.train({bad}); }}
+                catch (error) {{ return error.message; }}
+            }}"""
+        )
+        assert thrown and message in thrown, (bad, thrown)
     for step in got:
         z = x @ W + b
         p = np.exp(z - z.max(axis=1, keepdims=True))

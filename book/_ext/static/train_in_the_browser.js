@@ -113,6 +113,19 @@
     return right / split.labels.length;
   }
 
+  // Throw a RangeError that names the first setting training cannot run with.
+  function check({ learningRate, batchSize, epochs }) {
+    if (!(learningRate > 0 && Number.isFinite(learningRate))) {
+      throw new RangeError(`the learning rate must be a positive number, not ${learningRate}`);
+    }
+    if (!(batchSize >= 1 && (Number.isInteger(batchSize) || batchSize === Infinity))) {
+      throw new RangeError(`the batch size must be a whole number from 1, not ${batchSize}`);
+    }
+    if (!(epochs >= 1 && Number.isInteger(epochs))) {
+      throw new RangeError(`the epochs must be a whole number from 1, not ${epochs}`);
+    }
+  }
+
   /* Train softmax regression on subset.train; yield after every mini-batch
    * { epoch, batch, batches, loss } (the batch's mean cross-entropy before its step), and after
    * every epoch also { accuracy } on subset.test. Returns the weights and biases. */
@@ -178,7 +191,9 @@
     /* Return the training's generator; the subset must have loaded. */
     train(settings) {
       if (!subset) throw new Error("the subset has not loaded yet: await dlcourseRetrain.ready");
-      return train(subset, { ...DEFAULTS, ...settings });
+      const chosen = { ...DEFAULTS, ...settings };
+      check(chosen);
+      return train(subset, chosen);
     },
   };
 
