@@ -154,7 +154,7 @@
           logits(W, b, x, i, z);
           softmaxInPlace(z);
           loss -= Math.log(Math.max(z[labels[i]], TINY));
-          z[labels[i]] -= 1; // the gradient of the cross-entropy: prediction minus label
+          z[labels[i]] -= 1; // prediction minus label: the gradient of the loss
           for (let k = 0; k < CLASSES; k++) gradB[k] += z[k];
           const base = i * PIXELS;
           for (let j = 0; j < PIXELS; j++) {
@@ -168,7 +168,9 @@
         for (let m = 0; m < W.length; m++) W[m] -= step * gradW[m];
         for (let k = 0; k < CLASSES; k++) b[k] -= step * gradB[k];
         const progress = { epoch, batch, batches, loss: loss / (last - first) };
-        if (batch === batches - 1) progress.accuracy = accuracy(W, b, subset.test);
+        if (batch === batches - 1) {
+          progress.accuracy = accuracy(W, b, subset.test);
+        }
         yield progress;
       }
     }
