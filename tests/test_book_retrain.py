@@ -239,7 +239,7 @@ def open_page(chromium, serve):
     assert not problems, problems
 
 
-def _local(requests):
+def _elsewhere(requests):
     return [
         url
         for url in requests
@@ -292,7 +292,7 @@ def test_training_with_the_books_settings_lands_in_the_builds_band(
     assert accuracy.inner_text() == f"{100 * measured:.2f} %"
     assert tab.get_by_test_id("train").inner_text() == "Train"
     assert "Trained" in tab.get_by_test_id("status").inner_text()
-    assert requests and not _local(requests), _local(requests)
+    assert requests and not _elsewhere(requests), _elsewhere(requests)
 
 
 @pytest.mark.browser
