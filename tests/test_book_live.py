@@ -1,0 +1,196 @@
+"""Live mode in Chromium: the book's code edited and run on a Jupyter server on 127.0.0.1.
+
+Run by ``nox -s browser`` after ``nox -s book``. Live mode is started as ``nox -s live`` starts
+it (``dlcourse.live``), with a real Jupyter server and Python kernel; a reader presses "Live
+code", edits a cell of the softmax chapter and runs it, then makes an edit that raises. Every
+request the page makes must stay on 127.0.0.1. Without a server the button says how to start one.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import bookpages
+import pytest
+
+from dlcourse import live
+
+pytestmark = pytest.mark.browser
+
+HTML = bookpages.HTML
+CHAPTER = "book/softmax_regression.html"
+EXAMPLE = "book/gallery/mnist_models/plot_softmax_regression.html"
+# Python's kernel starts, and imports TensorFlow or PyTorch, in seconds; a busy machine is slow.
+KERNEL_WAIT_MS = 120_000
+RUN_WAIT_MS = 120_000
+# The line of the chapter's training cell that sets its hyperparameters.
+SETTINGS_LINE = (
+    "n_train, batch_size, learning_rate, epochs = 10_000, 100, 0.5, 5"
+)
+# With a learning rate of 0 the weights stay 0: every image is called a 0, and 980 of the
+# 10,000 test images are zeros.
+STILL = "test accuracy 9.80%"
+
+
+@pytest.fixture(scope="module")
+def live_book(tmp_path_factory):
+    """Live mode for the built book, as ``nox -s live`` starts it; yield it."""
+    if not (HTML / "index.html").is_file():
+        pytest.fail(f"{HTML} holds no book: build it first with `nox -s book`")
+    scratch = tmp_path_factory.mktemp("live")
+    settings = live.LiveSettings(
+        book=HTML,
+        chapters=bookpages.ROOT / "book",
+        examples=scratch,
+        log=scratch / "jupyter.log",
+    )
+    with live.LiveMode(settings) as mode:
+        yield mode
+
+
+class Tab:
+    """A Chromium tab that records every request and script error of the page."""
+
+    def __init__(self, context) -> None:
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        context.on("request", lambda request: self.requests.append(request.url))
+        # Anything for another host is refused at once (and recorded), not awaited.
+        context.route(
+            re.compile(r"^https?://(?!127\.0\.0\.1[:/])"),
+            lambda route: route.abort(),
+        )
+        self.page = context.new_page()
+        self.page.on(
+            "websocket", lambda socket: self.requests.append(socket.url)
+        )
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def elsewhere(self) -> list[str]:
+        """Return the requests for anything but 127.0.0.1 (and the page's own data)."""
+        local = re.compile(r"^(https?|wss?)://127\.0\.0\.1:\d+/|^(data|blob):")
+        return [url for url in self.requests if not local.match(url)]
+
+    def go_live(self, url: str) -> None:
+        """Open ``url`` and press "Live code"; return once the kernel is ready."""
+        self.page.goto(url, wait_until="networkidle")
+        self.page.get_by_role("button", name="Live code").click()
+        self.page.locator(".dlcourse-live-ready").wait_for(
+            timeout=KERNEL_WAIT_MS
+        )
+
+    def cell(self, text: str):
+        """Return the page's live cell whose code holds ``text`` now, whatever it holds later."""
+        cells = self.page.locator(".thebe-cell")
+        holding = [
+            index
+            for index, code in enumerate(cells.all_inner_texts())
+            if text in code
+        ]
+        assert len(holding) == 1, f"{len(holding)} live cells hold {text!r}"
+        return cells.nth(holding[0])
+
+    def run(self, cell, output, expected: str) -> float:
+        """Press the cell's "run"; return the seconds until ``output`` shows ``expected``."""
+        started = time.monotonic()
+        cell.get_by_role("button", name="run", exact=True).click()
+        output.filter(has_text=expected).wait_for(timeout=RUN_WAIT_MS)
+        return time.monotonic() - started
+
+    def code(self, cell) -> str:
+        """Return the code in the cell's editor now."""
+        return cell.locator(".CodeMirror").evaluate(
+            "e => e.CodeMirror.getValue()"
+        )
+
+
+@pytest.fixture
+def tab(chromium):
+    """Yield a Tab in a fresh context, closed after the test."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    yield Tab(context)
+    context.close()
+
+
+def _chapter_output(cell):
+    """Return the output area of a chapter's live cell."""
+    return cell.locator("xpath=..").locator(":scope > div.cell_output")
+
+
+def test_an_edited_chapter_cell_runs_and_a_failing_edit_shows_its_error(
+    tab, live_book
+):
+    tab.go_live(live_book.book_url + CHAPTER)
+    # The cells the training cell needs: softmax, then the data, then Keras's cross-entropy.
+    for code, shows in [
+        ("def softmax(z)", "most likely digit"),
+        ("mnist = data.load_mnist", "Y (predictions)"),
+        ("keras_value = float(", "(Keras:"),
+    ]:
+        cell = tab.cell(code)
+        tab.run(cell, _chapter_output(cell), shows)
+
+    training = tab.cell(SETTINGS_LINE)
+    output = _chapter_output(training)
+    assert STILL not in output.inner_text()
+    # A reader's edit: the learning rate, at the end of its line, 0.5 becomes 0.0.
+    training.locator(".CodeMirror-line", has_text=SETTINGS_LINE).click()
+    tab.page.keyboard.press("End")
+    for _ in range(len("0.5, 5")):
+        tab.page.keyboard.press("Backspace")
+    tab.page.keyboard.type("0.0, 5")
+    assert SETTINGS_LINE.replace("0.5", "0.0") in tab.code(training)
+    seconds = tab.run(training, output, f"epoch 5: {STILL}")
+    assert output.inner_text().count(STILL) == 5, output.inner_text()
+    print(
+        f"\nrun to output, the softmax chapter's training cell: {seconds:.1f} s"
+    )
+
+    # An edit that raises: the Python error, its name and message, shows in the page.
+    training.locator(".CodeMirror").click()
+    tab.page.keyboard.press("Control+A")
+    tab.page.keyboard.type("print(learning_rate / undefined_rate)")
+    tab.run(training, output, "NameError")
+    assert "undefined_rate" in output.inner_text()
+
+    assert not tab.errors, tab.errors
+    assert not tab.elsewhere(), tab.elsewhere()
+
+
+def test_pytorch_cells_run_live(tab, live_book):
+    tab.go_live(live_book.book_url + "book/tensors_autograd.html")
+    code = "t = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])"
+    cell = tab.cell(code)
+    tab.run(cell, _chapter_output(cell), "torch.float32")
+    assert not tab.elsewhere(), tab.elsewhere()
+
+
+def test_a_gallery_example_runs_in_its_own_folder(tab, live_book):
+    tab.go_live(live_book.book_url + EXAMPLE)
+    blocks = tab.page.locator(".sphx-glr-example-title div.highlight-Python")
+    assert blocks.count() == 0, "a block of the example was left static"
+    first = tab.page.locator(".thebe-cell").first
+    first.locator(".CodeMirror").click()
+    tab.page.keyboard.press("Control+A")
+    tab.page.keyboard.type("import os; print('runs in', os.getcwd())")
+    folder = str(live_book.settings.examples.resolve())
+    tab.run(first, first.locator("xpath=following-sibling::*[1]"), folder)
+    assert not tab.elsewhere(), tab.elsewhere()
+
+
+def test_without_a_server_the_button_says_how_to_start_one(tab, serve):
+    site = serve(HTML)
+    tab.page.goto(site.url + CHAPTER, wait_until="networkidle")
+    button = tab.page.get_by_role("button", name="Live code")
+    # A real button: reachable from the keyboard, pressed with Enter.
+    button.focus()
+    tab.page.keyboard.press("Enter")
+    status = tab.page.locator(".dlcourse-live-status")
+    status.filter(has_text="nox -s live").wait_for(timeout=10_000)
+    assert "dlcourse live" in status.inner_text()
+    # The page stays as it was built: its code static, its outputs in place.
+    assert tab.page.locator(".thebe-cell").count() == 0
+    assert tab.page.locator("div.cell_output").count() > 0
+    assert not tab.errors, tab.errors
+    assert not tab.elsewhere(), tab.elsewhere()
