@@ -1,9 +1,11 @@
-"""Live mode in Chromium: the book's code edited and run on a Jupyter server on 127.0.0.1.
+"""Live mode: the "Live code" button of the built pages, and the book's code run in Chromium.
 
-Run by ``nox -s browser`` after ``nox -s book``. Live mode is started as ``nox -s live`` starts
-it (``dlcourse.live``), with a real Jupyter server and Python kernel; a reader presses "Live
-code", edits a cell of the softmax chapter and runs it, then makes an edit that raises. Every
-request the page makes must stay on 127.0.0.1. Without a server the button says how to start one.
+``pytest -m book`` (after ``nox -s book``) checks the button is on every page with code, and that
+the pages hold none of sphinx-thebe's CDN or Binder settings. ``pytest -m browser`` (``nox -s
+browser``) starts live mode as ``nox -s live`` starts it (``dlcourse.live``), with a real Jupyter
+server and Python kernel; a reader presses "Live code", edits a cell of the softmax chapter and
+runs it, then makes an edit that raises. Every request the page makes must stay on 127.0.0.1.
+Without a server the button says how to start one.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ import bookpages
 import pytest
 
 from dlcourse import live
-
-pytestmark = pytest.mark.browser
 
 HTML = bookpages.HTML
 CHAPTER = "book/softmax_regression.html"
@@ -31,6 +31,44 @@ SETTINGS_LINE = (
 # With a learning rate of 0 the weights stay 0: every image is called a 0, and 980 of the
 # 10,000 test images are zeros.
 STILL = "test accuracy 9.80%"
+
+
+GALLERY_PAGES = sorted(
+    f"book/gallery/{path.parent.name}/{path.stem}.html"
+    for path in (bookpages.ROOT / "gallery").glob("*/plot_*.py")
+)
+# What sphinx-thebe puts on every page: Thebe 0.8 from unpkg.com, run on mybinder.org.
+ELSEWHERE = ("unpkg.com", "mybinder.org", "text/x-thebe-config")
+
+
+@pytest.mark.book
+@pytest.mark.parametrize(
+    "page_path", [f"{c}.html" for c in bookpages.toc_chapters()] + GALLERY_PAGES
+)
+def test_pages_with_code_have_the_button_and_no_thebe_from_elsewhere(
+    page_path,
+):
+    page = bookpages.page(page_path)
+    code = page.select("div.cell > div.cell_input, div.highlight-Python")
+    boxes = page.select("div.dlcourse-live")
+    if page_path in GALLERY_PAGES or page.select("div.cell > div.cell_input"):
+        assert len(boxes) == 1, f"{page_path}: {len(boxes)} live code buttons"
+        kind = "gallery" if page_path in GALLERY_PAGES else "chapter"
+        assert boxes[0]["data-kind"] == kind and code
+        assert boxes[0].select_one("button").get_text() == "Live code"
+    else:
+        assert not boxes, f"{page_path} has no code, but a live code button"
+    text = str(page)
+    assert not [found for found in ELSEWHERE if found in text], page_path
+
+
+@pytest.mark.book
+def test_thebe_is_in_static_and_no_server_is_in_the_book():
+    thebe = HTML / "_static" / "thebe"
+    assert (thebe / "index.js").is_file() and (thebe / "thebe.css").is_file()
+    assert not list(thebe.glob("*.map")), "source maps are not served"
+    # Only live mode serves the server's address and token, from memory.
+    assert not list(HTML.rglob(live.SETTINGS_FILE))
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +156,7 @@ def _chapter_output(cell):
     return cell.locator("xpath=..").locator(":scope > div.cell_output")
 
 
+@pytest.mark.browser
 def test_an_edited_chapter_cell_runs_and_a_failing_edit_shows_its_error(
     tab, live_book
 ):
@@ -158,6 +197,7 @@ def test_an_edited_chapter_cell_runs_and_a_failing_edit_shows_its_error(
     assert not tab.elsewhere(), tab.elsewhere()
 
 
+@pytest.mark.browser
 def test_pytorch_cells_run_live(tab, live_book):
     tab.go_live(live_book.book_url + "book/tensors_autograd.html")
     code = "t = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])"
@@ -166,6 +206,7 @@ def test_pytorch_cells_run_live(tab, live_book):
     assert not tab.elsewhere(), tab.elsewhere()
 
 
+@pytest.mark.browser
 def test_a_gallery_example_runs_in_its_own_folder(tab, live_book):
     tab.go_live(live_book.book_url + EXAMPLE)
     blocks = tab.page.locator(".sphx-glr-example-title div.highlight-Python")
@@ -179,6 +220,7 @@ def test_a_gallery_example_runs_in_its_own_folder(tab, live_book):
     assert not tab.elsewhere(), tab.elsewhere()
 
 
+@pytest.mark.browser
 def test_without_a_server_the_button_says_how_to_start_one(tab, serve):
     site = serve(HTML)
     tab.page.goto(site.url + CHAPTER, wait_until="networkidle")

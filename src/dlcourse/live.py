@@ -177,6 +177,10 @@ class LiveMode:
             f"--ServerApp.root_dir={self.settings.chapters.resolve()}",
             # Cells run code already; no shell in the browser besides.
             "--ServerApp.terminals_enabled=False",
+            # Every page opened starts a kernel; one no tab is connected to any more, left
+            # idle for 5 minutes, is shut down, with the memory its framework holds.
+            "--MappingKernelManager.cull_idle_timeout=300",
+            "--MappingKernelManager.cull_interval=60",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             # The reader runs live mode as root (a container, say): the server then refuses

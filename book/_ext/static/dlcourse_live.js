@@ -10,9 +10,10 @@
     document.baseURI,
   );
   const HOW_TO =
-    "Live code runs the cells on a Jupyter server on your computer. Start it in a " +
-    "checkout of the book with <code>nox -s live</code>, or with the course's wheel: " +
-    '<code>pip install "dlcourse[all]"</code>, then <code>dlcourse live</code>; then open ' +
+    "Live code runs the cells on a Jupyter server on your computer, and none answers. " +
+    "Start one in a checkout of the book with <code>nox -s live</code>, or with " +
+    'the course\'s wheel: <code>pip install "dlcourse[all]"</code>, then ' +
+    "<code>dlcourse live --book FOLDER</code> with a copy of this book's HTML; then open " +
     "the address it prints.";
 
   // A message under the button; HTML only from this script's own constants.
