@@ -70,7 +70,8 @@ def serve_thebe(app: Sphinx) -> None:
 
 def page_kind(app: Sphinx, docname: str, doctree: nodes.document) -> str:
     """Return "chapter" for a page with code cells, "gallery" for an example, else ""."""
-    gallery = app.config.sphinx_gallery_conf.get("gallery_dirs", [])
+    conf = getattr(app.config, "sphinx_gallery_conf", None) or {}
+    gallery = conf.get("gallery_dirs", [])
     gallery = [gallery] if isinstance(gallery, str) else gallery
     if any(
         docname.startswith(f"{folder}/")
