@@ -1,5 +1,6 @@
 """Live mode: the "Live code" button of the built pages, and the book's code run in Chromium.
 
+The extension is first checked on a two-page book of its own, built here with Sphinx.
 ``pytest -m book`` (after ``nox -s book``) checks the button is on every page with code, and that
 the pages hold none of sphinx-thebe's CDN or Binder settings. ``pytest -m browser`` (``nox -s
 browser``) starts live mode as ``nox -s live`` starts it (``dlcourse.live``), with a real Jupyter
@@ -11,6 +12,8 @@ Without a server the button says how to start one.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 
 import bookpages
@@ -69,6 +72,57 @@ def test_thebe_is_in_static_and_no_server_is_in_the_book():
     assert not list(thebe.glob("*.map")), "source maps are not served"
     # Only live mode serves the server's address and token, from memory.
     assert not list(HTML.rglob(live.SETTINGS_FILE))
+
+
+# A two-page book: a chapter with a code cell, and a page with a code block but no cells.
+SMALL_BOOK = {
+    "conf.py": f"""import sys
+sys.path.insert(0, {str(bookpages.ROOT / "book" / "_ext")!r})
+extensions = ["myst_nb", "sphinx_thebe", "dlcourse_live"]
+nb_execution_mode = "off"
+html_theme = "sphinx_book_theme"
+""",
+    "index.md": """---
+jupytext:
+  text_representation: {extension: .md, format_name: myst}
+kernelspec: {name: python3, display_name: Python 3}
+---
+# A chapter
+
+```{code-cell} ipython3
+learning_rate = 0.5
+```
+
+```{toctree}
+plain
+```
+""",
+    "plain.md": "# Plain\n\n```python\nx = 1\n```\n",
+}
+
+
+@pytest.mark.slow
+def test_the_extension_adds_the_button_where_there_are_cells_and_no_cdn(
+    tmp_path,
+):
+    source, out = tmp_path / "source", tmp_path / "html"
+    source.mkdir()
+    for name, text in SMALL_BOOK.items():
+        (source / name).write_text(text)
+    command = [sys.executable, "-m", "sphinx", "-q", "-b", "html"]
+    subprocess.run([*command, str(source), str(out)], check=True)
+    chapter = (out / "index.html").read_text()
+    plain = (out / "plain.html").read_text()
+    # Under the title, and the script with it; not on a page without cells.
+    assert re.search(
+        r"</h1>\s*<div class=\"dlcourse-live\" data-kind=\"chapter\"", chapter
+    )
+    assert re.search(r"<script[^>]+_static/dlcourse_live\.js", chapter)
+    assert "dlcourse-live" not in plain
+    for page in (chapter, plain):
+        assert not [found for found in ELSEWHERE if found in page]
+        assert "sphinx-thebe" not in page
+    assert (out / "_static" / "thebe" / "index.js").is_file()
 
 
 @pytest.fixture(scope="module")
