@@ -1,7 +1,7 @@
 """Sessions that lint, test and build the course book.
 
 Plain ``nox`` runs what CI runs: ``lint``, ``tests``, ``cluster``, ``book``, ``pdf``,
-``browser`` and ``downloads``.
+``browser`` and ``downloads``. ``nox -s live`` serves the built book with its code runnable.
 All sessions share one environment (``.nox/stack``) holding the framework stack,
 so the ~3 GB of TensorFlow, PyTorch and Jupyter Book install once, not once per session.
 ``downloads`` also keeps a reader's environment (``.nox/downloads``): the library's wheel with
@@ -415,7 +415,8 @@ def browser(session: nox.Session) -> None:
 
     Needs the book built by ``nox -s book``. Installs Debian's chromium with apt-get where it is
     missing (root only), then runs ``pytest -m browser``: each page must load without errors,
-    show its images and formulas, link only to what exists and ask no other host for anything.
+    show its images and formulas, link only to what exists and ask no other host for anything;
+    in live mode, a chapter's edited cell must run on a real Jupyter server and show its output.
     """
     html = Path(os.environ.get("DLCOURSE_HTML") or HTML)
     if not (html / "index.html").is_file():
@@ -429,6 +430,36 @@ def browser(session: nox.Session) -> None:
     run(session, env, "pytest", "-m", "browser", "-v", *session.posargs)
     session.log(
         f"Browser checks of {html} passed in {time.monotonic() - started:.0f} s"
+    )
+
+
+@nox.session(venv_backend="none", default=False)
+def live(session: nox.Session) -> None:
+    """Serve the built book on 127.0.0.1 with a Jupyter server that runs its code; Ctrl-C stops.
+
+    Needs the book built by ``nox -s book``; builds nothing. Prints the address to open; there,
+    "Live code" makes a page's code editable and runnable. Chapters run in ``book/``, as in the
+    build; gallery examples in ``_build/live-examples``, apart from the runs the build saved.
+    Arguments go to ``dlcourse live`` (``nox -s live -- --port 8000``).
+    """
+    if not (HTML / "index.html").is_file():
+        session.error(f"no built book in {HTML}: run `nox -s book` first")
+    env = stack(session)
+    book_settings(env)
+    examples = BUILD / "live-examples"
+    examples.mkdir(parents=True, exist_ok=True)
+    run(
+        session,
+        env,
+        "dlcourse",
+        "live",
+        "--book",
+        str(HTML),
+        "--workdir",
+        str(ROOT / "book"),
+        "--examples",
+        str(examples),
+        *session.posargs,
     )
 
 

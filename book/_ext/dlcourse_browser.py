@@ -29,13 +29,20 @@ class NpmMissing(RuntimeError):
     """npm, which fetches the packages the pages and their checks need, is not installed."""
 
 
-def npm_fetch(package: str, member: str, target: Path) -> Path:
+class NpmMismatch(RuntimeError):
+    """A package from npm is not the one expected: its hash differs from the recorded one."""
+
+
+def npm_fetch(
+    package: str, member: str, target: Path, integrity: str | None = None
+) -> Path:
     """Return ``target``, holding ``member`` of npm's ``package``, fetched unless there.
 
     ``member`` is a folder of the package (its files become ``target``'s) or a file
     (copied into ``target``). ``npm pack`` checks the download against the registry's
-    hash; a dotfile in ``target`` says which package it holds, so a changed name fetches
-    again.
+    hash; where ``integrity`` is given, that hash must also be this one, so a package
+    republished under the same version is refused. A dotfile in ``target`` says which
+    package it holds, so a changed name fetches again.
     """
     # A dotfile, which Sphinx leaves out of _static.
     stamp = target / ".npm-package"
@@ -52,7 +59,13 @@ def npm_fetch(package: str, member: str, target: Path) -> Path:
             capture_output=True,
             text=True,
         )
-        tarball = Path(scratch) / json.loads(packed.stdout)[0]["filename"]
+        packed = json.loads(packed.stdout)[0]
+        if integrity is not None and packed["integrity"] != integrity:
+            raise NpmMismatch(
+                f"npm's {package} has the hash {packed['integrity']}, not the "
+                f"expected {integrity}"
+            )
+        tarball = Path(scratch) / packed["filename"]
         with tarfile.open(tarball) as tar:
             tar.extractall(scratch, filter="data")
         source = Path(scratch) / "package" / member

@@ -6,6 +6,7 @@ Examples::
     dlcourse example plot_cnn && python plot_cnn.py
     dlcourse data fetch && dlcourse data verify
     dlcourse info
+    dlcourse live --book dlcourse-html
 """
 
 from __future__ import annotations
@@ -94,6 +95,32 @@ def _info(args) -> int:
     return 0
 
 
+def _live(args) -> int:
+    from dlcourse import live
+
+    settings = live.LiveSettings(
+        book=args.book,
+        chapters=args.workdir,
+        examples=args.examples or args.workdir,
+        port=args.port,
+        log=args.log,
+    )
+    with live.LiveMode(settings) as mode:
+        print(
+            f'Live mode: open {mode.book_url} and press "Live code" on a page.'
+        )
+        print(
+            f"Chapters run in {settings.chapters.resolve()}, gallery examples in "
+            f"{settings.examples.resolve()}. Ctrl-C stops it.",
+            flush=True,
+        )
+        try:
+            mode.wait()
+        except KeyboardInterrupt:
+            print("Live mode stopped.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``dlcourse`` command."""
     parser = argparse.ArgumentParser(
@@ -120,6 +147,38 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "info", help="show the CPU, the GPUs and the library versions"
     )
+    p = sub.add_parser(
+        "live",
+        help="serve the built book on 127.0.0.1 with a Jupyter server that runs its code",
+    )
+    p.add_argument(
+        "--book",
+        type=Path,
+        default=Path("_build/html"),
+        help="the folder of the book's HTML (default: _build/html)",
+    )
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(),
+        help="the folder the chapters' code runs in (default: this one)",
+    )
+    p.add_argument(
+        "--examples",
+        type=Path,
+        help="the folder the gallery examples run in (default: --workdir)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="the book's port on 127.0.0.1 (default: a free one)",
+    )
+    p.add_argument(
+        "--log",
+        type=Path,
+        help="a file for the Jupyter server's log (default: this terminal)",
+    )
     return parser
 
 
@@ -128,12 +187,13 @@ HANDLERS = {
     "example": _example,
     "data": _data,
     "info": _info,
+    "live": _live,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    from dlcourse import data, files, gallery, reported
+    from dlcourse import data, files, gallery, live, reported
 
     if argv is None:
         warnings.showwarning = _show_warning
@@ -147,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         gallery.UnknownExampleError,
         gallery.ExampleExistsError,
         reported.UnknownResultError,
+        live.LiveError,
         OSError,
     ) as err:
         print(f"dlcourse: {err}", file=sys.stderr)
