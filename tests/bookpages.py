@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,27 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-dev-shm-usage",
 ]
+
+
+# Any address but this machine's: the book must need nothing from the network.
+ELSEWHERE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
+
+
+def offline_context(browser, **options):
+    """Return a new context of ``browser`` (Playwright's ``new_context`` options) in which a
+    request for another host is refused at once, not awaited."""
+    context = browser.new_context(**options)
+    context.route(ELSEWHERE, lambda route: route.abort())
+    return context
+
+
+def record_errors(tab, problems: list[str]) -> None:
+    """Append each script error and console error of ``tab`` to ``problems``."""
+    tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    tab.on(
+        "console",
+        lambda m: m.type == "error" and problems.append(f"console: {m.text}"),
+    )
 
 
 def toc_chapters() -> list[str]:

@@ -237,12 +237,8 @@ def axe() -> str:
 @pytest.fixture(scope="session")
 def reader(site, chromium):
     """Yield a Reader in one Chromium context and one tab, for the whole session."""
-    context = chromium.new_context()
     # Anything for another host is refused at once (and reported by the Reader), not awaited.
-    context.route(
-        re.compile(r"^https?://(?!127\.0\.0\.1[:/])"),
-        lambda route: route.abort(),
-    )
+    context = bookpages.offline_context(chromium)
     yield Reader(context.new_page(), site)
     context.close()
 
@@ -268,12 +264,10 @@ def test_search_finds_dropout(reader):
 @pytest.fixture(scope="session", params=["light", "dark"])
 def themed_tab(request, site, chromium):
     """Yield a tab whose system setting is the light or the dark theme, and the theme."""
-    context = chromium.new_context(
-        viewport={"width": 1280, "height": 800}, color_scheme=request.param
-    )
-    context.route(
-        re.compile(r"^https?://(?!127\.0\.0\.1[:/])"),
-        lambda route: route.abort(),
+    context = bookpages.offline_context(
+        chromium,
+        viewport={"width": 1280, "height": 800},
+        color_scheme=request.param,
     )
     yield context.new_page(), request.param
     context.close()

@@ -149,10 +149,7 @@ class Tab:
         self.errors: list[str] = []
         context.on("request", lambda request: self.requests.append(request.url))
         # Anything for another host is refused at once (and recorded), not awaited.
-        context.route(
-            re.compile(r"^https?://(?!127\.0\.0\.1[:/])"),
-            lambda route: route.abort(),
-        )
+        context.route(bookpages.ELSEWHERE, lambda route: route.abort())
         self.page = context.new_page()
         self.page.on(
             "websocket", lambda socket: self.requests.append(socket.url)

@@ -210,24 +210,14 @@ def open_page(chromium, serve):
     contexts = []
 
     def open_():
-        context = chromium.new_context(viewport={"width": 1100, "height": 900})
-        contexts.append(context)
-        context.route(
-            re.compile(r"^https?://(?!127\.0\.0\.1[:/])"),
-            lambda route: route.abort(),
+        context = bookpages.offline_context(
+            chromium, viewport={"width": 1100, "height": 900}
         )
+        contexts.append(context)
         tab = context.new_page()
         requests: list[str] = []
         tab.on("request", lambda request: requests.append(request.url))
-        tab.on(
-            "pageerror", lambda error: problems.append(f"script error: {error}")
-        )
-        tab.on(
-            "console",
-            lambda m: (
-                m.type == "error" and problems.append(f"console: {m.text}")
-            ),
-        )
+        bookpages.record_errors(tab, problems)
         tab.goto(base + PAGE, wait_until="networkidle")
         tab.wait_for_function(READY, timeout=30_000)
         tab.get_by_test_id("train").scroll_into_view_if_needed()

@@ -15,6 +15,7 @@ import json
 import os
 from pathlib import Path
 
+import dlcourse_look
 import numpy as np
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
@@ -23,7 +24,6 @@ from sphinx.util import logging
 PAGE = "book/draw_a_digit"
 MODEL = Path("gallery") / "mnist_models" / "cnn.keras"
 OUTPUT = "draw_a_digit"  # the folder under _static the page's script reads from
-STATIC = Path(__file__).parent / "static"
 FORMAT = "dlcourse-network/1"
 # What the page's script computes; any other setting would give other numbers than Keras.
 ACTIVATIONS = {"relu", "softmax", "linear"}
@@ -114,22 +114,6 @@ def export_network(model_path: Path, folder: Path) -> Path:
     return path
 
 
-def serve_script(app: Sphinx) -> None:
-    """Have Sphinx copy the page's script and style sheet into ``_static``."""
-    static = app.config.html_static_path
-    if app.builder.format == "html" and str(STATIC) not in static:
-        static.append(str(STATIC))
-
-
-def add_script(
-    app: Sphinx, pagename: str, templatename, context, doctree
-) -> None:
-    """Add the widget's script and style sheet to the digit page alone."""
-    if pagename == PAGE:
-        app.add_js_file("draw_a_digit.js", defer="defer")
-        app.add_css_file("draw_a_digit.css")
-
-
 def write_network(app: Sphinx, exception: Exception | None) -> None:
     """After a successful HTML build, write the trained network where the page's script reads it."""
     if (
@@ -146,9 +130,7 @@ def write_network(app: Sphinx, exception: Exception | None) -> None:
 
 def setup(app: Sphinx) -> dict:
     """Register the hooks."""
-    app.connect("builder-inited", serve_script)
-    # Before dlcourse_browser's html-page-context handler, which copies the list of scripts.
-    app.connect("html-page-context", add_script, priority=400)
+    dlcourse_look.page_assets(app, PAGE, "draw_a_digit.js", "draw_a_digit.css")
     app.connect("build-finished", write_network)
     return {
         "version": "1.0",

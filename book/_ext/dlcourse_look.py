@@ -19,12 +19,25 @@ STYLE = "dlcourse.css"
 
 
 def serve_style(app: Sphinx) -> None:
-    """Have Sphinx copy the style sheet into ``_static``, once."""
+    """Have Sphinx copy ``static/`` (style sheet, page scripts) into ``_static``, once."""
     if (
         app.builder.format == "html"
         and str(STATIC) not in app.config.html_static_path
     ):
         app.config.html_static_path.append(str(STATIC))
+
+
+def page_assets(app: Sphinx, page: str, script: str, sheet: str) -> None:
+    """Serve ``static/`` and link ``script`` and ``sheet`` from ``static/`` into ``page`` alone."""
+
+    def add(app: Sphinx, pagename: str, templatename, context, doctree) -> None:
+        if pagename == page:
+            app.add_js_file(script, defer="defer")
+            app.add_css_file(sheet)
+
+    app.connect("builder-inited", serve_style)
+    # Before dlcourse_browser's html-page-context handler, which copies the list of scripts.
+    app.connect("html-page-context", add, priority=400)
 
 
 def drop_empty_outputs(app: Sphinx, doctree: nodes.document) -> None:

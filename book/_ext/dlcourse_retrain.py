@@ -15,6 +15,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import dlcourse_look
 import numpy as np
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
@@ -24,7 +25,6 @@ from dlcourse import data, files
 
 PAGE = "book/train_in_the_browser"
 OUTPUT = "train_in_the_browser"  # the folder under _static the page's script reads from
-STATIC = Path(__file__).parent / "static"
 FORMAT = "dlcourse-mnist-subset/1"
 MANIFEST = "subset.json"
 BLOB = "subset.bin.gz"
@@ -100,22 +100,6 @@ def _readable(payload: bytes):
     return write
 
 
-def serve_script(app: Sphinx) -> None:
-    """Have Sphinx copy the page's script and style sheet into ``_static``."""
-    static = app.config.html_static_path
-    if app.builder.format == "html" and str(STATIC) not in static:
-        static.append(str(STATIC))
-
-
-def add_script(
-    app: Sphinx, pagename: str, templatename, context, doctree
-) -> None:
-    """Add the widget's script and style sheet to the page alone."""
-    if pagename == PAGE:
-        app.add_js_file("train_in_the_browser.js", defer="defer")
-        app.add_css_file("train_in_the_browser.css")
-
-
 def write_subset(app: Sphinx, exception: Exception | None) -> None:
     """After a successful HTML build, write the subset where the page's script reads it."""
     if (
@@ -139,9 +123,9 @@ def write_subset(app: Sphinx, exception: Exception | None) -> None:
 
 def setup(app: Sphinx) -> dict:
     """Register the hooks."""
-    app.connect("builder-inited", serve_script)
-    # Before dlcourse_browser's html-page-context handler, which copies the list of scripts.
-    app.connect("html-page-context", add_script, priority=400)
+    dlcourse_look.page_assets(
+        app, PAGE, "train_in_the_browser.js", "train_in_the_browser.css"
+    )
     app.connect("build-finished", write_subset)
     return {
         "version": "1.0",
