@@ -121,9 +121,11 @@ def add_script(
     ):
         app.add_js_file(SCRIPT, defer="defer")
         app.add_css_file(STYLE)
-    context["script_files"] = [
+    # In place: handlers after this one (MathJax's) append to the list the builder holds.
+    scripts = context.get("script_files", [])
+    scripts[:] = [
         script
-        for script in context.get("script_files", [])
+        for script in scripts
         if not any(
             marker in (script.filename or "")
             or marker in script.attributes.get("body", "")
@@ -131,10 +133,9 @@ def add_script(
             for marker in THEBE_SCRIPTS
         )
     ]
-    context["css_files"] = [
-        css
-        for css in context.get("css_files", [])
-        if THEBE_STYLE not in (css.filename or "")
+    sheets = context.get("css_files", [])
+    sheets[:] = [
+        css for css in sheets if THEBE_STYLE not in (css.filename or "")
     ]
 
 
