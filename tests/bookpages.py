@@ -59,11 +59,16 @@ def toc_chapters() -> list[str]:
     return [file for file in files if not file.startswith("book/gallery")]
 
 
-def page(relative: str) -> BeautifulSoup:
-    """Return the parsed built page at ``relative`` under the HTML folder, or fail the test."""
-    path = HTML / relative
+def built(path: Path) -> Path:
+    """Return ``path``, a file the book's build writes, or fail the test saying to build."""
     if not path.is_file():
         pytest.fail(
             f"{path} is missing: build the book first with `nox -s book`"
         )
+    return path
+
+
+def page(relative: str) -> BeautifulSoup:
+    """Return the parsed built page at ``relative`` under the HTML folder, or fail the test."""
+    path = built(HTML / relative)
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")

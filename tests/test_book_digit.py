@@ -145,10 +145,7 @@ def test_export_refuses_a_layer_the_page_cannot_compute(exporter, tmp_path):
 
 @pytest.mark.book
 def test_page_serves_the_network_this_build_trained(cnn):
-    if not NETWORK.is_file():
-        pytest.fail(
-            f"{NETWORK} is missing: build the book first with `nox -s book`"
-        )
+    bookpages.built(NETWORK)
     manifest, arrays = _read_network(NETWORK)
     assert manifest["model"] == "cnn.keras"
     assert [(layer["name"], layer["type"]) for layer in manifest["layers"]] == [
@@ -197,10 +194,7 @@ BLANK = """() => {
 @pytest.fixture
 def open_page(chromium, serve):
     """Return a function that opens the page in a fresh context; no script error is allowed."""
-    if not (bookpages.HTML / PAGE).is_file():
-        pytest.fail(
-            f"{bookpages.HTML / PAGE} is missing: build the book first with `nox -s book`"
-        )
+    bookpages.built(bookpages.HTML / PAGE)
     base = serve(bookpages.HTML).url
     problems: list[str] = []
     contexts = []

@@ -145,10 +145,7 @@ def _settings():
 
 @pytest.mark.book
 def test_page_serves_the_subset_its_code_trains_on(mnist):
-    if not MANIFEST.is_file():
-        pytest.fail(
-            f"{MANIFEST} is missing: build the book first with `nox -s book`"
-        )
+    bookpages.built(MANIFEST)
     manifest, arrays = _read_subset(MANIFEST)
     found = re.search(
         r"That is ([\d,]+) training and ([\d,]+) test images", _page_text()
@@ -201,10 +198,7 @@ def open_page(chromium, serve):
 
     The function returns the tab and the list of every URL the page asked for.
     """
-    if not (bookpages.HTML / PAGE).is_file():
-        pytest.fail(
-            f"{bookpages.HTML / PAGE} is missing: build the book first with `nox -s book`"
-        )
+    bookpages.built(bookpages.HTML / PAGE)
     base = serve(bookpages.HTML).url
     problems: list[str] = []
     contexts = []
